@@ -1,0 +1,138 @@
+"""Domain errors. Each carries a stable `code`; the HTTP edge maps codes to statuses."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "internal"
+    message = "Something went wrong."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.detail = message or self.message
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+    message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    message = "An API key is required: send `Authorization: Bearer <key>` or the key cookie."
+
+
+class InvalidKey(DomainError):
+    code = "invalid_key"
+    message = "The API key is unknown, revoked, disabled or expired."
+
+
+class QuotaExceeded(DomainError):
+    code = "quota_exceeded"
+    message = "Not enough credits left on this key."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        remaining: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.remaining = remaining
+        self.retry_after = retry_after
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    message = "Too many requests; slow down."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class JobNotFound(DomainError):
+    code = "not_found"
+    message = "No such job."
+
+
+class ImageNotFound(DomainError):
+    code = "not_found"
+    message = "No such image."
+
+
+class JobNotCancelable(DomainError):
+    code = "job_not_cancelable"
+    message = "Only a queued job can be canceled."
+
+
+class QuotaUnavailable(DomainError):
+    code = "quota_unavailable"
+    message = "The quota service is unavailable; nothing was charged. Try again shortly."
+
+
+class QueueUnavailable(DomainError):
+    code = "queue_unavailable"
+    message = "The job queue is unavailable; your credits were returned. Try again shortly."
+
+
+class StoreUnavailable(DomainError):
+    code = "store_unavailable"
+    message = "The job store is unavailable. Try again shortly."
+
+
+# Generation failures, raised by ImageGenerator adapters.
+
+
+class GenerationError(DomainError):
+    """A generation failed. `transient` ones may be retried; the rest fail the job at once."""
+
+    transient = False
+    code = "internal"
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(GenerationError):
+    transient = True
+    code = "upstream_unavailable"
+    message = "The image provider is unavailable."
+
+
+class UpstreamRateLimited(GenerationError):
+    transient = True
+    code = "upstream_unavailable"
+    message = "The image provider is rate limiting us."
+
+
+class UpstreamTimeout(GenerationError):
+    transient = True
+    code = "timeout"
+    message = "The image provider did not answer in time."
+
+
+class ContentPolicyViolation(GenerationError):
+    code = "content_policy"
+    message = "The image provider's safety system refused this prompt or image."
+
+
+class UpstreamInvalidRequest(GenerationError):
+    code = "invalid_request"
+    message = "The image provider refused the request's parameters."
+
+
+class UpstreamQuotaExhausted(GenerationError):
+    code = "upstream_quota"
+    message = "The service's image-provider account is out of quota."
+
+
+class UpstreamAuthError(GenerationError):
+    code = "upstream_auth"
+    message = "The service's image-provider credentials were refused."

@@ -1,0 +1,133 @@
+"""Ports: what the domain needs from the outside world. Adapters satisfy them structurally.
+
+The API side is asynchronous (one event loop serving many requests); the worker side is
+synchronous (a Celery thread pool, one generation per thread), so each side has its own ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from domain.models import (
+    Charge,
+    GeneratedImage,
+    ImageRequest,
+    IssuedKey,
+    Job,
+    JobError,
+    KeyInfo,
+    Plan,
+    StoredImage,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class QuotaProvider(Protocol):
+    """Keys and credits (Unkey or the built-in Redis store)."""
+
+    async def mint(self, plan: Plan) -> IssuedKey: ...
+
+    async def charge(self, key: str, cost: int) -> Charge:
+        """Verify `key` and subtract `cost` atomically; a refused charge subtracts nothing."""
+        ...
+
+    async def refund(self, key_id: str, amount: int) -> None: ...
+
+    async def describe(self, key: str) -> KeyInfo | None:
+        """The key's state without spending anything; None when the key is not valid."""
+        ...
+
+    async def revoke(self, key_id: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class CreditRefunder(Protocol):
+    """The worker's side of the quota: give credits back to a key id."""
+
+    def refund(self, key_id: str, amount: int) -> None: ...
+
+
+class JobRepository(Protocol):
+    """Jobs as the API sees them. Reads are scoped to the owner (a key id)."""
+
+    async def add(self, job: Job) -> None: ...
+
+    async def get(self, job_id: str, owner: str) -> Job | None: ...
+
+    async def list(
+        self, owner: str, *, limit: int, cursor: str | None
+    ) -> tuple[Sequence[Job], str | None]: ...
+
+    async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
+        """queued → canceled, atomically. Returns the job as it now is (None: not found) and
+        whether this call canceled it."""
+        ...
+
+    async def remove(self, job_id: str, owner: str) -> None:
+        """Forget a job that never reached the queue."""
+        ...
+
+    async def claim_refund(self, job_id: str) -> int:
+        """Mark the job refunded; returns the credits to give back (0 if already refunded)."""
+        ...
+
+    async def release_refund(self, job_id: str) -> None:
+        """Undo claim_refund when the refund itself could not be made."""
+        ...
+
+    async def ping(self) -> None: ...
+
+
+class JobLedger(Protocol):
+    """Jobs as the worker sees them: atomic state transitions."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def start(self, job_id: str, now: datetime, max_attempts: int) -> Job | None:
+        """queued|running → running with attempts + 1. None when the job is terminal, gone, or
+        out of attempts (then it is left for `fail`)."""
+        ...
+
+    def requeue(self, job_id: str, error: JobError) -> Job | None:
+        """running → queued, to be retried; keeps the last error for the record."""
+        ...
+
+    def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None: ...
+
+    def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
+        """Any non-terminal state → failed. None when it was already terminal."""
+        ...
+
+    def claim_refund(self, job_id: str) -> int: ...
+
+    def release_refund(self, job_id: str) -> None: ...
+
+
+class JobQueue(Protocol):
+    """Hands a job id to the workers."""
+
+    async def enqueue(self, job_id: str) -> None: ...
+
+    async def ping(self) -> None: ...
+
+
+class ImageGenerator(Protocol):
+    """Prompt and options → image bytes. Raises domain GenerationError subclasses."""
+
+    def generate(self, request: ImageRequest, *, user: str) -> list[GeneratedImage]:
+        """`user` is an opaque, stable, non-secret id of the end user (a hash of the key id)."""
+        ...
+
+
+class ImageStore(Protocol):
+    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage: ...
+
+    def get(self, job_id: str, index: int) -> bytes | None: ...
+
+    def delete(self, job_id: str) -> None: ...
