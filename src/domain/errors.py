@@ -31,6 +31,16 @@ class InvalidKey(DomainError):
     message = "The API key is unknown, revoked, disabled or expired."
 
 
+class Forbidden(DomainError):
+    code = "forbidden"
+    message = "This request is not allowed."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
 class QuotaExceeded(DomainError):
     code = "quota_exceeded"
     message = "Not enough credits left on this key."

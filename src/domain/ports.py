@@ -69,7 +69,7 @@ class JobRepository(Protocol):
         whether this call canceled it."""
         ...
 
-    async def remove(self, job_id: str, owner: str) -> None:
+    async def remove(self, job: Job) -> None:
         """Forget a job that never reached the queue."""
         ...
 

@@ -138,7 +138,7 @@ async def _withdraw(job: Job, *, quota: QuotaProvider, jobs: JobRepository) -> N
         amount = await jobs.claim_refund(job.id)
         if amount:
             await quota.refund(job.owner, amount)
-        await jobs.remove(job.id, job.owner)
+        await jobs.remove(job)
     except Exception as exc:  # the store is failing too: refund without bookkeeping
         log.warning("withdrawing %s via the store failed: %r", job.id, exc)
         await _refund_quietly(quota, job.owner, job.charged)

@@ -146,7 +146,7 @@ class Settings:
         return cls._parse({k: v for k, v in env.items() if v != ""})
 
     @classmethod
-    def _parse(cls, env: Mapping[str, str]) -> Settings:  # noqa: C901 - one flat table
+    def _parse(cls, env: Mapping[str, str]) -> Settings:
         values: dict[str, object] = {}
         get = env.get
         if "HOST" in env:

@@ -1,0 +1,45 @@
+"""Image bytes on the local filesystem (or a volume shared by the API and the workers)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from domain.models import GeneratedImage, StoredImage
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class FilesystemImageStore:
+    def __init__(self, root: Path) -> None:
+        self._root = Path(root)
+
+    def _dir(self, job_id: str) -> Path:
+        if not _SAFE_ID.match(job_id):  # ids come from URLs: never let one escape the root
+            raise ValueError("invalid job id")
+        return self._root / job_id
+
+    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
+        directory = self._dir(job_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        # Write-then-rename so a reader never sees half an image.
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(image.data)
+        os.replace(tmp, directory / f"{index}.img")
+        return StoredImage(index=index, content_type=image.content_type, size=len(image.data))
+
+    def get(self, job_id: str, index: int) -> bytes | None:
+        try:
+            return (self._dir(job_id) / f"{int(index)}.img").read_bytes()
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def delete(self, job_id: str) -> None:
+        shutil.rmtree(self._dir(job_id), ignore_errors=True)
+
+    def ping(self) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)

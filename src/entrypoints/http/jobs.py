@@ -1,0 +1,187 @@
+"""Jobs: submit (and the seed's synchronous aliases), read, long-poll, list, cancel, images."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Annotated, Any
+
+from litestar import Response, get, post
+from litestar.params import Parameter
+
+from domain.errors import ImageNotFound, InvalidRequest, JobNotFound
+from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
+from domain.services import Submitted, cancel_job, get_job, list_jobs, submit_generation
+from entrypoints.bootstrap import ApiContainer
+from entrypoints.http.auth import AnyRequest, require_credential
+from entrypoints.http.deps import Caller, caller_quota_headers
+from entrypoints.http.problems import problem_response
+from entrypoints.http.quota_headers import quota_headers
+from entrypoints.http.schemas import (
+    GenerationBody,
+    JobList,
+    JobOut,
+    SeedImageOut,
+    image_url,
+    job_out,
+)
+
+MAX_WAIT_SECONDS = 60.0
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def _image_request(data: GenerationBody, container: ApiContainer) -> ImageRequest:
+    return ImageRequest(
+        prompt=data.prompt,
+        n=data.n,
+        size=data.size,
+        quality=Quality(data.quality),
+        output_format=OutputFormat(data.output_format),
+        model=data.model or container.settings.image_model,
+    )
+
+
+async def _submit(request: AnyRequest, data: GenerationBody, container: ApiContainer) -> Submitted:
+    credential = require_credential(request)
+    return await submit_generation(
+        credential.key,
+        _image_request(data, container),
+        quota=container.quota,
+        jobs=container.jobs,
+        queue=container.queue,
+        clock=container.clock,
+        job_ttl=container.job_ttl,
+        allowed_models=container.allowed_models,
+        request_id=request.headers.get("x-request-id"),
+    )
+
+
+def _charge_headers(submitted: Submitted, container: ApiContainer) -> dict[str, str]:
+    refill = submitted.charge.refill or container.settings.plan.refill
+    return quota_headers(submitted.charge.remaining, refill, container.clock.now())
+
+
+async def wait_for_job(job: Job, container: ApiContainer, seconds: float) -> Job:
+    """Poll the repository until the job is terminal or `seconds` have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(seconds, MAX_WAIT_SECONDS)
+    delay = 0.05
+    while not job.status.terminal:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.5)
+        job = await get_job(job.id, owner=job.owner, jobs=container.jobs)
+    return job
+
+
+def _job_headers(job: Job) -> dict[str, str]:
+    headers = {"Cache-Control": "private, no-cache"}
+    if not job.status.terminal:
+        headers["Retry-After"] = "1"
+    return headers
+
+
+@post("/v1/images/generations", status_code=202, tags=["images"])
+async def create_generation(
+    request: AnyRequest, data: GenerationBody, container: ApiContainer
+) -> Response[JobOut]:
+    """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`."""
+    submitted = await _submit(request, data, container)
+    job = submitted.job
+    headers = {
+        "Location": f"/v1/jobs/{job.id}",
+        "Retry-After": "1",
+        **_charge_headers(submitted, container),
+    }
+    return Response(job_out(job), status_code=202, headers=headers)
+
+
+@post(["/generate_image", "/generate-image"], status_code=200, tags=["seed"])
+async def generate_image_seed(
+    request: AnyRequest, data: GenerationBody, container: ApiContainer
+) -> Response[Any]:
+    """Seed alias: submit, wait up to SYNC_WAIT_SECONDS, and answer like the seed demo
+    (`{image_url, remaining_calls, job_id}`); 202 with the job if it is still running."""
+    submitted = await _submit(request, data, container)
+    headers = _charge_headers(submitted, container)
+    job = await wait_for_job(submitted.job, container, container.settings.sync_wait_seconds)
+    if job.status is JobStatus.SUCCEEDED:
+        url = str(request.base_url).rstrip("/") + image_url(job.id, 0)
+        body = SeedImageOut(
+            image_url=url, remaining_calls=submitted.charge.remaining, job_id=job.id
+        )
+        return Response(body, status_code=200, headers=headers)
+    if job.status.terminal:
+        error = job.error
+        code, detail = (error.code, error.message) if error else ("internal", "The job failed.")
+        status = 422 if code in {"content_policy", "invalid_request"} else 502
+        return problem_response(status, code, detail, headers=headers, job_id=job.id)
+    headers.update({"Location": f"/v1/jobs/{job.id}", "Retry-After": "1"})
+    return Response(job_out(job), status_code=202, headers=headers)
+
+
+@get("/v1/jobs/{job_id:str}", tags=["jobs"])
+async def read_job(
+    request: AnyRequest, job_id: str, caller: Caller, container: ApiContainer
+) -> Response[JobOut]:
+    """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
+    job = await get_job(job_id, owner=caller.key_id, jobs=container.jobs)
+    headers = _job_headers(job)
+    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
+    if match and not job.status.terminal:
+        wait = min(float(match[1]), MAX_WAIT_SECONDS)
+        job = await wait_for_job(job, container, wait)
+        headers = {**_job_headers(job), "Preference-Applied": f"wait={match[1]}"}
+    return Response(job_out(job), headers={**headers, **caller_quota_headers(caller, container)})
+
+
+@get("/v1/jobs", tags=["jobs"])
+async def read_jobs(
+    caller: Caller,
+    container: ApiContainer,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> Response[JobList]:
+    """The caller's jobs, newest first. Pass `next_cursor` back as `cursor` for the next page."""
+    try:
+        jobs, next_cursor = await list_jobs(
+            owner=caller.key_id, jobs=container.jobs, limit=limit, cursor=cursor
+        )
+    except ValueError:
+        raise InvalidRequest("cursor is not valid.", field="cursor") from None
+    body = JobList(data=[job_out(job) for job in jobs], next_cursor=next_cursor)
+    return Response(body, headers={"Cache-Control": "private, no-cache"})
+
+
+@post("/v1/jobs/{job_id:str}/cancel", status_code=200, tags=["jobs"])
+async def cancel(job_id: str, caller: Caller, container: ApiContainer) -> JobOut:
+    """Cancel a queued job: it becomes `canceled` and its credits are refunded."""
+    job = await cancel_job(
+        job_id, owner=caller.key_id, jobs=container.jobs, quota=container.quota,
+        clock=container.clock,
+    )  # fmt: skip
+    return job_out(job)
+
+
+@get("/v1/jobs/{job_id:str}/images/{index:int}", tags=["jobs"], media_type="image/png")
+async def read_image(
+    request: AnyRequest, job_id: str, index: int, caller: Caller, container: ApiContainer
+) -> Response[bytes]:
+    """The image bytes, with their content type and an ETag."""
+    try:
+        job = await get_job(job_id, owner=caller.key_id, jobs=container.jobs)
+    except JobNotFound:
+        raise ImageNotFound() from None
+    stored = next((image for image in job.images if image.index == index), None)
+    if job.status is not JobStatus.SUCCEEDED or stored is None:
+        raise ImageNotFound()
+    etag = f'"{job.id}-{index}-{stored.size}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400, immutable"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    data = await asyncio.to_thread(container.images.get, job.id, index)
+    if data is None:
+        raise ImageNotFound()
+    return Response(data, media_type=stored.content_type, headers=headers)

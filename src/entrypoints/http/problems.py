@@ -1,0 +1,151 @@
+"""One table from error to HTTP status; every error leaves as RFC 9457 problem JSON."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+import redis.exceptions
+from litestar import Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain import errors
+from entrypoints.http.auth import AnyRequest
+from entrypoints.http.schemas import Problem
+
+log = logging.getLogger("imagegate.http")
+
+PROBLEM_JSON = "application/problem+json"
+
+# Domain error → HTTP status. The first matching base class wins.
+STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.InvalidRequest, 422),
+    (errors.Unauthenticated, 401),
+    (errors.InvalidKey, 401),
+    (errors.Forbidden, 403),
+    (errors.QuotaExceeded, 429),
+    (errors.RateLimited, 429),
+    (errors.JobNotFound, 404),
+    (errors.ImageNotFound, 404),
+    (errors.JobNotCancelable, 409),
+    (errors.Conflict, 409),
+    (errors.QuotaUnavailable, 503),
+    (errors.QueueUnavailable, 503),
+    (errors.StoreUnavailable, 503),
+)
+
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    errors_list: list[dict[str, str]] | None = None,
+    job_id: str | None = None,
+) -> Response[Problem]:
+    return Response(
+        Problem(
+            type=f"urn:imagegate:problem:{code}",
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+            code=code,
+            errors=errors_list,
+            job_id=job_id,
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def status_for(exc: errors.DomainError) -> int:
+    for error_type, status in STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return status
+    return 500
+
+
+def domain_error_handler(request: AnyRequest, exc: errors.DomainError) -> Response[Problem]:
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    errors_list = None
+    if isinstance(exc, errors.InvalidRequest) and exc.field:
+        errors_list = [{"field": exc.field, "message": exc.detail}]
+    if isinstance(exc, errors.QuotaExceeded | errors.RateLimited) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 503:
+        headers["Retry-After"] = "2"
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="imagegate"'
+    headers.update(getattr(request.state, "quota_headers", {}) or {})
+    if status == 500:
+        log.error("unmapped domain error %s", type(exc).__name__)
+    return problem_response(status, exc.code, exc.detail, headers=headers, errors_list=errors_list)
+
+
+def validation_handler(request: AnyRequest, exc: ValidationException) -> Response[Problem]:
+    detail = str(exc.detail)
+    if "malformed" in detail.lower():
+        return problem_response(400, "malformed_json", "The request body is not valid JSON.")
+    fields: list[dict[str, str]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key", ""))
+        message = str(item.get("message", "invalid"))
+        if key == "data":
+            message = message if message.startswith(("Expected", "Object")) else "required"
+            fields.append({"field": "body", "message": message})
+        else:
+            fields.append({"field": key, "message": message})
+    if fields:
+        first = fields[0]
+        summary = f"{first['field']}: {first['message']}"
+        if first["field"] == "body" and first["message"] == "required":
+            summary = "A JSON object body is required."
+        return problem_response(422, "invalid_request", summary, errors_list=fields)
+    return problem_response(400, "bad_request", detail)
+
+
+def http_exception_handler(request: AnyRequest, exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    code = _CODE_BY_STATUS.get(status, "error")
+    headers = dict(exc.headers or {})
+    return problem_response(status, code, str(exc.detail), headers=headers)
+
+
+def redis_error_handler(request: AnyRequest, exc: Exception) -> Response[Problem]:
+    log.warning("store unavailable: %s", type(exc).__name__)
+    error = errors.StoreUnavailable()
+    return problem_response(503, error.code, error.detail, headers={"Retry-After": "2"})
+
+
+def internal_error_handler(request: AnyRequest, exc: Exception) -> Response[Problem]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal", "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS = {
+    errors.DomainError: domain_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_exception_handler,
+    redis.exceptions.ConnectionError: redis_error_handler,
+    redis.exceptions.TimeoutError: redis_error_handler,
+    Exception: internal_error_handler,
+}

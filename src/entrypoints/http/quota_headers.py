@@ -1,0 +1,23 @@
+"""IETF RateLimit headers for credits (draft-ietf-httpapi-ratelimit-headers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import credits
+from domain.models import Refill
+
+
+def quota_headers(remaining: int | None, refill: Refill | None, now: datetime) -> dict[str, str]:
+    if remaining is None:
+        return {}
+    headers: dict[str, str] = {}
+    period = credits.refill_period_seconds(refill)
+    if refill is not None and period is not None:
+        headers["RateLimit-Policy"] = f'"credits";q={refill.amount};w={period}'
+    reset = credits.seconds_until(credits.next_refill_at(refill, now), now)
+    value = f'"credits";r={remaining}'
+    if reset is not None:
+        value += f";t={reset}"
+    headers["RateLimit"] = value
+    return headers

@@ -1,0 +1,167 @@
+"""msgspec Structs at the HTTP edge: one per operation. snake_case JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from domain.models import Job, KeyInfo, Refill
+
+Prompt = Annotated[str, msgspec.Meta(min_length=1, max_length=32_000, description="What to draw.")]
+
+
+class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /v1/images/generations"""
+
+    prompt: Prompt
+    n: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
+    size: str = "1024x1024"
+    quality: Literal["low", "medium", "high", "auto"] = "auto"
+    output_format: Literal["png", "jpeg", "webp"] = "png"
+    model: str | None = None
+
+
+class KeyCreated(msgspec.Struct):
+    key: str
+    key_id: str
+    credits: int
+
+
+class RefillOut(msgspec.Struct):
+    interval: str
+    amount: int
+    refill_day: int | None
+
+
+class CreditsOut(msgspec.Struct):
+    remaining: int | None
+    refill: RefillOut | None
+    next_refill_at: str | None
+
+
+class MeOut(msgspec.Struct):
+    key_id: str
+    start: str
+    credits: CreditsOut
+
+
+class RequestOut(msgspec.Struct):
+    prompt: str
+    n: int
+    size: str
+    quality: str
+    output_format: str
+    model: str
+
+
+class JobCreditsOut(msgspec.Struct):
+    charged: int
+    refunded: int
+
+
+class ImageOut(msgspec.Struct):
+    url: str
+    content_type: str
+    bytes: int
+
+
+class ErrorOut(msgspec.Struct):
+    code: str
+    message: str
+
+
+class JobOut(msgspec.Struct):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    expires_at: str
+    request: RequestOut
+    credits: JobCreditsOut
+    images: list[ImageOut]
+    error: ErrorOut | None
+    attempts: int
+
+
+class JobList(msgspec.Struct):
+    data: list[JobOut]
+    next_cursor: str | None
+
+
+class SeedImageOut(msgspec.Struct):
+    """The seed demo's answer to /generate_image."""
+
+    image_url: str
+    remaining_calls: int | None
+    job_id: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, plus a stable `code`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, str]] | None = None
+    job_id: str | None = None
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def image_url(job_id: str, index: int) -> str:
+    return f"/v1/jobs/{job_id}/images/{index}"
+
+
+def job_out(job: Job) -> JobOut:
+    request = job.request
+    return JobOut(
+        id=job.id,
+        status=job.status.value,
+        created_at=iso(job.created_at) or "",
+        started_at=iso(job.started_at),
+        finished_at=iso(job.finished_at),
+        expires_at=iso(job.expires_at) or "",
+        request=RequestOut(
+            prompt=request.prompt,
+            n=request.n,
+            size=request.size,
+            quality=request.quality.value,
+            output_format=request.output_format.value,
+            model=request.model,
+        ),
+        credits=JobCreditsOut(charged=job.charged, refunded=job.refunded),
+        images=[
+            ImageOut(url=image_url(job.id, i.index), content_type=i.content_type, bytes=i.size)
+            for i in job.images
+        ],
+        error=ErrorOut(job.error.code, job.error.message) if job.error else None,
+        attempts=job.attempts,
+    )
+
+
+def refill_out(refill: Refill | None) -> RefillOut | None:
+    if refill is None:
+        return None
+    day = refill.day if refill.interval.value == "monthly" else None
+    return RefillOut(interval=refill.interval.value, amount=refill.amount, refill_day=day)
+
+
+def me_out(info: KeyInfo, next_refill_at: datetime | None) -> MeOut:
+    return MeOut(
+        key_id=info.key_id,
+        start=info.start,
+        credits=CreditsOut(
+            remaining=info.remaining,
+            refill=refill_out(info.refill),
+            next_refill_at=iso(next_refill_at),
+        ),
+    )

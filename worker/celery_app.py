@@ -1,0 +1,61 @@
+"""The Celery application: delivery policy only. Job state lives in the job repository."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from entrypoints.settings import Settings
+
+GENERATE_TASK = "imagegate.generate"
+QUEUE = "imagegate"
+
+
+def visibility_timeout(settings: Settings) -> int:
+    """Longer than one task's hard limit times every attempt plus the retry backoff, so Redis
+    never redelivers a message whose worker is still on it."""
+    attempts = settings.generation_max_retries + 1
+    return max(3600, settings.task_time_limit * attempts + 60 * attempts)
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("imagegate", set_as_current=False)
+    app.conf.update(
+        broker_url=settings.broker_url,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout(settings),
+            "socket_connect_timeout": settings.redis_timeout_seconds,
+            "socket_timeout": max(5.0, settings.redis_timeout_seconds),
+            "retry_on_timeout": True,
+            "health_check_interval": 10,
+        },
+        # Publishing from the API must fail fast: the caller is refunded and told 503.
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        result_backend=None,
+        task_ignore_result=True,
+        task_store_errors_even_if_ignored=False,
+        task_default_queue=QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        # Honoured by the prefork pool; under the threads pool each generation is bounded by
+        # its upstream timeout and the sweeper catches anything stuck past its deadline.
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        enable_utc=True,
+    )
+    return app
