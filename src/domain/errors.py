@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.models import Refill
+
 
 class DomainError(Exception):
     code = "internal"
@@ -51,10 +53,12 @@ class QuotaExceeded(DomainError):
         *,
         remaining: int | None = None,
         retry_after: int | None = None,
+        refill: Refill | None = None,
     ) -> None:
         super().__init__(message)
         self.remaining = remaining
         self.retry_after = retry_after
+        self.refill = refill
 
 
 class RateLimited(DomainError):

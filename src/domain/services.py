@@ -81,7 +81,9 @@ def raise_for_refusal(charge: Charge, now: datetime) -> None:
     if charge.status is KeyStatus.USAGE_EXCEEDED:
         next_at = credits.next_refill_at(charge.refill, now)
         raise QuotaExceeded(
-            remaining=charge.remaining, retry_after=credits.seconds_until(next_at, now)
+            remaining=charge.remaining,
+            retry_after=credits.seconds_until(next_at, now),
+            refill=charge.refill,
         )
     if charge.status is KeyStatus.RATE_LIMITED:
         raise RateLimited()

@@ -25,7 +25,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(probe: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.05) -> T:
+def wait_until(
+    probe: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.05
+) -> T:
     """Poll `probe` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

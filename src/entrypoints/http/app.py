@@ -43,6 +43,7 @@ def create_app(
             keys.revoke,
             jobs.create_generation,
             jobs.generate_image_seed,
+            jobs.generate_image_seed_hyphen,
             jobs.read_job,
             jobs.read_jobs,
             jobs.cancel,
@@ -66,4 +67,5 @@ def create_app(
         ),
         request_max_body_size=1_048_576,
         debug=False,
+        logging_config=None,  # the CLI configures logging (JSON or text)
     )

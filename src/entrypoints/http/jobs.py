@@ -98,8 +98,7 @@ async def create_generation(
     return Response(job_out(job), status_code=202, headers=headers)
 
 
-@post(["/generate_image", "/generate-image"], status_code=200, tags=["seed"])
-async def generate_image_seed(
+async def _generate_image_seed(
     request: AnyRequest, data: GenerationBody, container: ApiContainer
 ) -> Response[Any]:
     """Seed alias: submit, wait up to SYNC_WAIT_SECONDS, and answer like the seed demo
@@ -120,6 +119,14 @@ async def generate_image_seed(
         return problem_response(status, code, detail, headers=headers, job_id=job.id)
     headers.update({"Location": f"/v1/jobs/{job.id}", "Retry-After": "1"})
     return Response(job_out(job), status_code=202, headers=headers)
+
+
+generate_image_seed = post("/generate_image", status_code=200, tags=["seed"])(
+    _generate_image_seed
+)
+generate_image_seed_hyphen = post(
+    "/generate-image", status_code=200, tags=["seed"], include_in_schema=False
+)(_generate_image_seed)
 
 
 @get("/v1/jobs/{job_id:str}", tags=["jobs"])

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from domain import errors
 from entrypoints.http.auth import AnyRequest
+from entrypoints.http.quota_headers import quota_headers
 from entrypoints.http.schemas import Problem
 
 log = logging.getLogger("imagegate.http")
@@ -93,7 +94,10 @@ def domain_error_handler(request: AnyRequest, exc: errors.DomainError) -> Respon
         headers["Retry-After"] = "2"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="imagegate"'
-    headers.update(getattr(request.state, "quota_headers", {}) or {})
+    if isinstance(exc, errors.QuotaExceeded):
+        container = request.app.state.container
+        refill = exc.refill or container.settings.plan.refill
+        headers.update(quota_headers(exc.remaining, refill, container.clock.now()))
     if status == 500:
         log.error("unmapped domain error %s", type(exc).__name__)
     return problem_response(status, exc.code, exc.detail, headers=headers, errors_list=errors_list)
