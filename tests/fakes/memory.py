@@ -1,0 +1,221 @@
+"""Hand-written in-memory fakes of the ports, for use-case tests (no mocks of our code)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.errors import GenerationError
+from domain.models import (
+    Charge,
+    GeneratedImage,
+    ImageRequest,
+    IssuedKey,
+    Job,
+    JobError,
+    JobStatus,
+    KeyInfo,
+    KeyStatus,
+    Plan,
+    StoredImage,
+)
+
+
+@dataclass
+class MemoryQuota:
+    balances: dict[str, int] = field(default_factory=dict)  # key id → credits
+    keys: dict[str, str] = field(default_factory=dict)  # key → key id
+    refunds: list[tuple[str, int]] = field(default_factory=list)
+    fail_refunds: bool = False
+
+    async def mint(self, plan: Plan) -> IssuedKey:
+        key, key_id = "ig_" + secrets.token_hex(16), "key_" + secrets.token_hex(6)
+        self.keys[key] = key_id
+        self.balances[key_id] = plan.credits
+        return IssuedKey(key=key, key_id=key_id, credits=plan.credits)
+
+    async def charge(self, key: str, cost: int) -> Charge:
+        key_id = self.keys.get(key)
+        if key_id is None:
+            return Charge(KeyStatus.NOT_FOUND)
+        if self.balances[key_id] < cost:
+            return Charge(KeyStatus.USAGE_EXCEEDED, key_id, self.balances[key_id])
+        self.balances[key_id] -= cost
+        return Charge(KeyStatus.VALID, key_id, self.balances[key_id])
+
+    def refund_sync(self, key_id: str, amount: int) -> None:
+        if self.fail_refunds:
+            raise ConnectionError("quota down")
+        self.refunds.append((key_id, amount))
+        self.balances[key_id] += amount
+
+    async def refund(self, key_id: str, amount: int) -> None:
+        self.refund_sync(key_id, amount)
+
+    async def describe(self, key: str) -> KeyInfo | None:
+        key_id = self.keys.get(key)
+        if key_id is None:
+            return None
+        return KeyInfo(key_id=key_id, start=key[:6], remaining=self.balances[key_id], refill=None)
+
+    async def revoke(self, key_id: str) -> None:
+        self.keys = {k: v for k, v in self.keys.items() if v != key_id}
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class MemoryRefunder:
+    quota: MemoryQuota
+
+    def refund(self, key_id: str, amount: int) -> None:
+        self.quota.refund_sync(key_id, amount)
+
+
+class MemoryJobs:
+    """Both the API's JobRepository and the worker's JobLedger over one dict."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.refund_claimed: set[str] = set()
+        self.fail_add = False
+
+    # API side
+    async def add(self, job: Job) -> None:
+        if self.fail_add:
+            raise ConnectionError("store down")
+        self.jobs[job.id] = job
+
+    async def get(self, job_id: str, owner: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return job if job and job.owner == owner else None
+
+    async def list(
+        self, owner: str, *, limit: int, cursor: str | None
+    ) -> tuple[Sequence[Job], str | None]:
+        mine = sorted(
+            (j for j in self.jobs.values() if j.owner == owner), key=lambda j: j.created_at
+        )
+        return list(reversed(mine))[:limit], None
+
+    async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
+        job = await self.get(job_id, owner)
+        if job is None or job.status is not JobStatus.QUEUED:
+            return job, False
+        job = job.evolve(status=JobStatus.CANCELED, finished_at=now)
+        self.jobs[job_id] = job
+        return job, True
+
+    async def remove(self, job: Job) -> None:
+        self.jobs.pop(job.id, None)
+
+    async def claim_refund(self, job_id: str) -> int:
+        return self.claim_refund_sync(job_id)
+
+    async def release_refund(self, job_id: str) -> None:
+        self.release_refund_sync(job_id)
+
+    async def ping(self) -> None:
+        return None
+
+    def claim_refund_sync(self, job_id: str) -> int:
+        job = self.jobs.get(job_id)
+        if job is None or job_id in self.refund_claimed:
+            return 0
+        self.refund_claimed.add(job_id)
+        self.jobs[job_id] = job.evolve(refunded=job.charged)
+        return job.charged
+
+    def release_refund_sync(self, job_id: str) -> None:
+        self.refund_claimed.discard(job_id)
+        self.jobs[job_id] = self.jobs[job_id].evolve(refunded=0)
+
+
+class MemoryLedger:
+    def __init__(self, jobs: MemoryJobs) -> None:
+        self.store = jobs
+
+    def get(self, job_id: str) -> Job | None:
+        return self.store.jobs.get(job_id)
+
+    def start(self, job_id: str, now: datetime, max_attempts: int) -> Job | None:
+        job = self.store.jobs.get(job_id)
+        if job is None or job.status.terminal or job.attempts >= max_attempts:
+            return None
+        job = job.evolve(status=JobStatus.RUNNING, started_at=now, attempts=job.attempts + 1)
+        self.store.jobs[job_id] = job
+        return job
+
+    def requeue(self, job_id: str, error: JobError) -> Job | None:
+        job = self.store.jobs[job_id].evolve(status=JobStatus.QUEUED, error=error)
+        self.store.jobs[job_id] = job
+        return job
+
+    def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None:
+        job = self.store.jobs.get(job_id)
+        if job is None or job.status is not JobStatus.RUNNING:
+            return None
+        job = job.evolve(status=JobStatus.SUCCEEDED, images=tuple(images), finished_at=now)
+        self.store.jobs[job_id] = job
+        return job
+
+    def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
+        job = self.store.jobs.get(job_id)
+        if job is None or job.status.terminal:
+            return None
+        job = job.evolve(status=JobStatus.FAILED, error=error, finished_at=now)
+        self.store.jobs[job_id] = job
+        return job
+
+    def claim_refund(self, job_id: str) -> int:
+        return self.store.claim_refund_sync(job_id)
+
+    def release_refund(self, job_id: str) -> None:
+        self.store.release_refund_sync(job_id)
+
+
+@dataclass
+class MemoryQueue:
+    sent: list[str] = field(default_factory=list)
+    down: bool = False
+
+    async def enqueue(self, job_id: str) -> None:
+        if self.down:
+            raise ConnectionError("broker down")
+        self.sent.append(job_id)
+
+    async def ping(self) -> None:
+        if self.down:
+            raise ConnectionError("broker down")
+
+
+@dataclass
+class ScriptedGenerator:
+    """Raises the scripted errors in order, then succeeds."""
+
+    errors: list[GenerationError] = field(default_factory=list)
+    calls: int = 0
+
+    def generate(self, request: ImageRequest, *, user: str) -> list[GeneratedImage]:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return [GeneratedImage(b"img%d" % i, "image/png") for i in range(request.n)]
+
+
+@dataclass
+class MemoryImages:
+    data: dict[tuple[str, int], bytes] = field(default_factory=dict)
+
+    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
+        self.data[(job_id, index)] = image.data
+        return StoredImage(index, image.content_type, len(image.data))
+
+    def get(self, job_id: str, index: int) -> bytes | None:
+        return self.data.get((job_id, index))
+
+    def delete(self, job_id: str) -> None:
+        self.data = {k: v for k, v in self.data.items() if k[0] != job_id}
