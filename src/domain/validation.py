@@ -1,5 +1,10 @@
 """What each image model accepts, checked at submit time so that a request the model would
-refuse costs nothing (OPENAI.md: GPT image models)."""
+refuse costs nothing (OPENAI.md; the openai SDK's `images.generate` documentation).
+
+Models are looked up by exact name after dropping a dated snapshot suffix
+(`gpt-image-2-2026-04-21` → `gpt-image-2`): prefixes would confuse the shut-down `gpt-image-1`
+with the current `gpt-image-1-mini` and `gpt-image-1.5`.
+"""
 
 from __future__ import annotations
 
@@ -9,47 +14,71 @@ from dataclasses import dataclass
 from domain.errors import InvalidRequest
 from domain.models import ImageRequest, OutputFormat, Quality
 
-_SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+_SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+STANDARD_SIZES = frozenset({"1024x1024", "1536x1024", "1024x1536", "auto"})
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSizes:
+    """Arbitrary WIDTHxHEIGHT: both sides multiples of `step`, within these limits."""
+
+    step: int = 16
+    max_side: int = 3840
+    min_pixels: int = 0
+    max_pixels: int = 3840 * 2160
+    max_ratio: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
 class ModelCapabilities:
     max_prompt_chars: int = 32_000
     max_n: int = 10
-    sizes: frozenset[str] = frozenset({"1024x1024", "1536x1024", "1024x1536", "auto"})
-    # Newer models accept any WxH in multiples of 16 within these bounds.
-    free_sizes: bool = False
-    min_side: int = 16
-    max_side: int = 3840
-    max_pixels: int = 8_294_400
+    sizes: frozenset[str] = STANDARD_SIZES
+    free_sizes: FreeSizes | None = None  # None: only `sizes`
     qualities: frozenset[Quality] = frozenset(Quality)
     formats: frozenset[OutputFormat] = frozenset(OutputFormat)
 
 
 GPT_IMAGE = ModelCapabilities()
-GPT_IMAGE_FREE_SIZE = ModelCapabilities(free_sizes=True)
+# gpt-image-2 and the 2.5 family: any WxH in multiples of 16, aspect ratio within 3:1, at most
+# 3840x2160, and OpenAI's published lower pixel bound (1024x640).
+GPT_IMAGE_FREE_SIZE = ModelCapabilities(free_sizes=FreeSizes(min_pixels=655_360))
+# The offline renderer follows gpt-image-2 but also draws small images (fast tests, thumbnails).
+PLACEHOLDER = ModelCapabilities(free_sizes=FreeSizes(min_pixels=0))
 
-# Model name prefix → what it accepts; the longest matching prefix wins.
 MODEL_FAMILIES: dict[str, ModelCapabilities] = {
-    "gpt-image-1": GPT_IMAGE,
     "gpt-image-1-mini": GPT_IMAGE,
     "gpt-image-1.5": GPT_IMAGE,
+    "chatgpt-image-latest": GPT_IMAGE,
     "gpt-image-2": GPT_IMAGE_FREE_SIZE,
-    "placeholder": GPT_IMAGE_FREE_SIZE,
+    "gpt-image-2.5-sunburst": GPT_IMAGE_FREE_SIZE,
+    "gpt-image-2.5-flare": GPT_IMAGE_FREE_SIZE,
+    "gpt-image-2.6-sunburst": GPT_IMAGE,
+    "gpt-image-2.6-flare": GPT_IMAGE,
+    "placeholder": PLACEHOLDER,
 }
 
-RETIRED_MODELS = ("dall-e-2", "dall-e-3", "dall-e")
+# Retired DALL·E models (May 2026) and the shut-down gpt-image-1 (October 2026).
+RETIRED_MODELS: dict[str, str] = {
+    "dall-e-2": "was retired on 2026-05-12",
+    "dall-e-3": "was retired on 2026-05-12",
+    "gpt-image-1": "was shut down on 2026-10-23",
+}
 
 
 def capabilities_for(model: str) -> ModelCapabilities:
-    if model.startswith(RETIRED_MODELS):
-        raise InvalidRequest(f"Model {model!r} is retired; use a GPT image model.", field="model")
-    matches = [prefix for prefix in MODEL_FAMILIES if model.startswith(prefix)]
-    if not matches:
-        if model.startswith("gpt-image-"):
-            return GPT_IMAGE  # an unknown newer GPT image model: the common subset
-        raise InvalidRequest(f"Unknown model {model!r}.", field="model")
-    return MODEL_FAMILIES[max(matches, key=len)]
+    """What `model` accepts; InvalidRequest for retired or unknown models."""
+    family = _SNAPSHOT.sub("", model)
+    if family in RETIRED_MODELS or family.startswith("dall-e"):
+        why = RETIRED_MODELS.get(family, "is retired")
+        raise InvalidRequest(f"Model {model!r} {why}; use a GPT image model.", field="model")
+    if family in MODEL_FAMILIES:
+        return MODEL_FAMILIES[family]
+    if family.startswith("gpt-image-"):
+        return GPT_IMAGE  # a newer GPT image model: the parameters every GPT image model takes
+    raise InvalidRequest(f"Unknown model {model!r}.", field="model")
 
 
 def validate_request(request: ImageRequest, allowed_models: frozenset[str] | None = None) -> None:
@@ -58,8 +87,7 @@ def validate_request(request: ImageRequest, allowed_models: frozenset[str] | Non
         allowed = ", ".join(sorted(allowed_models))
         raise InvalidRequest(f"model must be one of: {allowed}.", field="model")
     caps = capabilities_for(request.model)
-    prompt = request.prompt.strip()
-    if not prompt:
+    if not request.prompt.strip():
         raise InvalidRequest("prompt must not be empty.", field="prompt")
     if len(request.prompt) > caps.max_prompt_chars:
         raise InvalidRequest(
@@ -80,17 +108,27 @@ def validate_request(request: ImageRequest, allowed_models: frozenset[str] | Non
 def _validate_size(size: str, caps: ModelCapabilities) -> None:
     if size in caps.sizes:
         return
-    allowed = ", ".join(sorted(caps.sizes))
     match = _SIZE.match(size)
-    if not caps.free_sizes or match is None:
-        raise InvalidRequest(f"size must be one of: {allowed}.", field="size")
+    free = caps.free_sizes
+    if free is None or match is None:
+        allowed = ", ".join(sorted(caps.sizes))
+        extra = " or WIDTHxHEIGHT" if free is not None else ""
+        raise InvalidRequest(f"size must be one of: {allowed}{extra}.", field="size")
     width, height = int(match[1]), int(match[2])
-    if width % 16 or height % 16:
-        raise InvalidRequest("size: width and height must be multiples of 16.", field="size")
-    if not (caps.min_side <= min(width, height) and max(width, height) <= caps.max_side):
+    if width == 0 or height == 0 or width % free.step or height % free.step:
         raise InvalidRequest(
-            f"size: each side must be between {caps.min_side} and {caps.max_side} pixels.",
+            f"size: width and height must be positive multiples of {free.step}.", field="size"
+        )
+    if max(width, height) > free.max_side:
+        raise InvalidRequest(f"size: each side must be at most {free.max_side}.", field="size")
+    if max(width, height) > free.max_ratio * min(width, height):
+        raise InvalidRequest(
+            f"size: the aspect ratio must be at most {free.max_ratio:g}:1 either way.",
             field="size",
         )
-    if width * height > caps.max_pixels:
-        raise InvalidRequest(f"size: at most {caps.max_pixels} pixels.", field="size")
+    pixels = width * height
+    if not free.min_pixels <= pixels <= free.max_pixels:
+        raise InvalidRequest(
+            f"size: the image must have between {free.min_pixels} and {free.max_pixels} pixels.",
+            field="size",
+        )
