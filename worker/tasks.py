@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 
 from celery import Celery, Task
 
-from domain.services import run_generation
+from domain.generation import run_generation
 from worker.celery_app import GENERATE_TASK
 from worker.deps import WorkerDeps
 
 log = logging.getLogger("imagegate.worker")
-
-
-def backoff(retries: int) -> float:
-    """Exponential backoff with full jitter: ~1 s, 2 s, 4 s … capped at 60 s."""
-    return float(min(60.0, 2.0**retries) * (0.5 + random.random() / 2))
 
 
 def register_tasks(app: Celery, deps: Callable[[], WorkerDeps], *, max_retries: int) -> None:
@@ -32,18 +26,12 @@ def register_tasks(app: Celery, deps: Callable[[], WorkerDeps], *, max_retries: 
             generator=d.generator,
             store=d.store,
             refunder=d.refunder,
+            leases=d.leases,
             clock=d.clock,
-            max_attempts=d.max_attempts,
+            policy=d.policy,
             may_retry=self.request.retries < max_retries,
         )
-        log.info(
-            "job %s: %s",
-            job_id,
-            outcome.status.value if outcome.status else "skipped",
-            extra={"job_id": job_id},
-        )
+        status = outcome.status.value if outcome.status else "skipped"
+        log.info("job %s: %s", job_id, status, extra={"job_id": job_id})
         if outcome.retry:
-            countdown = outcome.retry_after
-            if countdown is None:
-                countdown = backoff(self.request.retries)
-            raise self.retry(countdown=countdown)
+            raise self.retry(countdown=outcome.retry_after)

@@ -87,7 +87,11 @@ class JobNotCancelable(DomainError):
 
 class QuotaUnavailable(DomainError):
     code = "quota_unavailable"
-    message = "The quota service is unavailable; nothing was charged. Try again shortly."
+    message = "The quota service is unavailable. Try again shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class QueueUnavailable(DomainError):

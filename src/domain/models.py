@@ -139,6 +139,13 @@ class JobStatus(StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
 
 
+class ClaimResult(StrEnum):
+    CLAIMED = "claimed"  # this worker now runs the job
+    BUSY = "busy"  # another worker holds a live lease on it
+    FINISHED = "finished"  # terminal or expired: nothing to do
+    EXHAUSTED = "exhausted"  # every attempt was used up
+
+
 @dataclass(frozen=True, slots=True)
 class JobError:
     code: str
@@ -150,6 +157,12 @@ class StoredImage:
     index: int
     content_type: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    result: ClaimResult
+    job: Job | None = None
 
 
 def new_job_id() -> str:

@@ -6,12 +6,14 @@ synchronous (a Celery thread pool, one generation per thread), so each side has 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from domain.models import (
     Charge,
+    Claim,
     GeneratedImage,
     ImageRequest,
     IssuedKey,
@@ -73,6 +75,10 @@ class JobRepository(Protocol):
         """Forget a job that never reached the queue."""
         ...
 
+    async def mark_enqueued(self, job_id: str) -> None:
+        """The job reached the broker: take it out of the outbox."""
+        ...
+
     async def claim_refund(self, job_id: str) -> int:
         """Mark the job refunded; returns the credits to give back (0 if already refunded)."""
         ...
@@ -85,28 +91,66 @@ class JobRepository(Protocol):
 
 
 class JobLedger(Protocol):
-    """Jobs as the worker sees them: atomic state transitions."""
+    """Jobs as the worker and the sweeper see them: atomic state transitions.
+
+    A running job holds a lease that its worker renews; a job whose lease expired lost its
+    worker. Jobs not yet handed to the broker sit in an outbox, and failed or canceled jobs
+    whose refund is still owed in a refund queue, so a crash at any point is recoverable.
+    """
 
     def get(self, job_id: str) -> Job | None: ...
 
-    def start(self, job_id: str, now: datetime, max_attempts: int) -> Job | None:
-        """queued|running → running with attempts + 1. None when the job is terminal, gone, or
-        out of attempts (then it is left for `fail`)."""
+    def start(
+        self, job_id: str, now: datetime, *, max_attempts: int, lease_seconds: float
+    ) -> Claim:
+        """queued (or running with an expired lease) → running, attempts + 1, leased."""
         ...
 
-    def requeue(self, job_id: str, error: JobError) -> Job | None:
-        """running → queued, to be retried; keeps the last error for the record."""
+    def renew(self, job_ids: Collection[str], now: datetime, lease_seconds: float) -> None: ...
+
+    def requeue(self, job_id: str, error: JobError, *, due: datetime) -> Job | None:
+        """running → queued, to be retried at `due`; keeps the last error for the record.
+        The job stays in the outbox until a worker claims it again."""
         ...
 
     def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None: ...
 
     def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
-        """Any non-terminal state → failed. None when it was already terminal."""
+        """Any non-terminal state → failed, its refund owed. None when already terminal."""
         ...
 
-    def claim_refund(self, job_id: str) -> int: ...
+    def claim_refund(self, job_id: str) -> int:
+        """Mark the refund made; the credits to give back (0 if already claimed)."""
+        ...
 
-    def release_refund(self, job_id: str) -> None: ...
+    def release_refund(self, job_id: str) -> None:
+        """The refund could not be made: owe it again."""
+        ...
+
+    def reclaim_expired(self, now: datetime, *, max_attempts: int, limit: int) -> list[Job]:
+        """Jobs whose lease expired: back to `queued` (into the outbox) while attempts remain,
+        else `failed` with `worker_lost` (refund owed)."""
+        ...
+
+    def unenqueued(self, before: datetime, limit: int) -> list[str]:
+        """Queued jobs recorded before `before` that never reached the broker."""
+        ...
+
+    def mark_enqueued(self, job_id: str) -> None: ...
+
+    def refunds_due(self, before: datetime, limit: int) -> list[Job]: ...
+
+
+class LeaseKeeper(Protocol):
+    """Renews the leases of the jobs this worker process is running."""
+
+    def hold(self, job_id: str) -> AbstractContextManager[None]: ...
+
+
+class JobDispatcher(Protocol):
+    """The worker side's way to hand a job id to the workers (the sweeper re-enqueues)."""
+
+    def enqueue_sync(self, job_id: str) -> None: ...
 
 
 class JobQueue(Protocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from datetime import datetime, timedelta
 
 from domain import credits
 from domain.errors import (
-    GenerationError,
     InvalidKey,
     JobNotCancelable,
     JobNotFound,
@@ -24,18 +22,12 @@ from domain.models import (
     ImageRequest,
     IssuedKey,
     Job,
-    JobError,
-    JobStatus,
     KeyInfo,
     KeyStatus,
     Plan,
 )
 from domain.ports import (
     Clock,
-    CreditRefunder,
-    ImageGenerator,
-    ImageStore,
-    JobLedger,
     JobQueue,
     JobRepository,
     QuotaProvider,
@@ -131,6 +123,10 @@ async def submit_generation(
         log.warning("enqueue of %s failed, refunding: %r", job.id, exc)
         await _withdraw(job, quota=quota, jobs=jobs)
         raise QueueUnavailable() from None
+    try:
+        await jobs.mark_enqueued(job.id)
+    except Exception:  # harmless: the sweeper's second enqueue finds the job already claimed
+        log.warning("could not take %s out of the outbox", job.id)
     return Submitted(job=job, charge=charge)
 
 
@@ -182,83 +178,3 @@ async def cancel_job(
             await jobs.release_refund(job.id)
             raise
     return await get_job(job_id, owner=owner, jobs=jobs)
-
-
-# --- jobs: the worker side ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class GenerationOutcome:
-    status: JobStatus | None  # None: nothing done (unknown or already terminal job)
-    retry_after: float | None = None  # set when the job went back to the queue for a retry
-
-    @property
-    def retry(self) -> bool:
-        return self.status is JobStatus.QUEUED
-
-
-def end_user_id(key_id: str) -> str:
-    """A stable, non-reversible id of the end user for the image provider's safety systems."""
-    return hashlib.sha256(f"imagegate:{key_id}".encode()).hexdigest()[:32]
-
-
-def run_generation(
-    job_id: str,
-    *,
-    ledger: JobLedger,
-    generator: ImageGenerator,
-    store: ImageStore,
-    refunder: CreditRefunder,
-    clock: Clock,
-    max_attempts: int,
-    may_retry: bool,
-) -> GenerationOutcome:
-    """Claim → generate → store → succeed. A redelivered terminal job is a no-op."""
-    job = ledger.start(job_id, clock.now(), max_attempts)
-    if job is None:
-        current = ledger.get(job_id)
-        if current is None or current.status.terminal:
-            return GenerationOutcome(status=None)
-        # Attempts exhausted: each earlier attempt died without finishing.
-        error = JobError("worker_lost", "The job's workers were lost too many times.")
-        return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
-    try:
-        generated = generator.generate(job.request, user=end_user_id(job.owner))
-    except GenerationError as exc:
-        error = JobError(exc.code, exc.detail)
-        if exc.transient and may_retry and job.attempts < max_attempts:
-            ledger.requeue(job_id, error)
-            log.info("job %s: transient %s, retrying: %s", job_id, exc.code, exc.detail)
-            return GenerationOutcome(status=JobStatus.QUEUED, retry_after=exc.retry_after)
-        return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
-    except Exception:
-        log.exception("job %s: unexpected error during generation", job_id)
-        error = JobError("internal", "The generation failed unexpectedly.")
-        return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
-    stored = [store.put(job_id, index, image) for index, image in enumerate(generated)]
-    if ledger.succeed(job_id, stored, clock.now()) is None:
-        store.delete(job_id)  # the job ended some other way meanwhile (e.g. the sweeper)
-        return GenerationOutcome(status=None)
-    return GenerationOutcome(status=JobStatus.SUCCEEDED)
-
-
-def _fail(
-    job_id: str, error: JobError, *, ledger: JobLedger, refunder: CreditRefunder, clock: Clock
-) -> GenerationOutcome:
-    failed = ledger.fail(job_id, error, clock.now())
-    if failed is None:
-        return GenerationOutcome(status=None)
-    refund_failed_job(failed, ledger=ledger, refunder=refunder)
-    return GenerationOutcome(status=JobStatus.FAILED)
-
-
-def refund_failed_job(job: Job, *, ledger: JobLedger, refunder: CreditRefunder) -> None:
-    """Give a failed job's credits back, at most once whatever retries or crashes."""
-    amount = ledger.claim_refund(job.id)
-    if not amount:
-        return
-    try:
-        refunder.refund(job.owner, amount)
-    except Exception:
-        ledger.release_refund(job.id)
-        raise

@@ -10,15 +10,30 @@ from datetime import timedelta
 import redis
 import redis.asyncio as aioredis
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
 
 from adapters.celery_queue import CeleryJobQueue
 from adapters.clock import SystemClock
 from adapters.fs_images import FilesystemImageStore
+from adapters.leases import ThreadLeaseKeeper
+from adapters.metered import (
+    MeteredCreditRefunder,
+    MeteredImageGenerator,
+    MeteredJobLedger,
+    MeteredQuotaProvider,
+)
+from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from domain.generation import WorkerPolicy
 from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
 from entrypoints.settings import Settings
 from worker.celery_app import GENERATE_TASK, QUEUE, create_celery
 from worker.deps import WorkerDeps
+from worker.observability import install_observability
+from worker.sweeper import Sweeper
 from worker.tasks import register_tasks
 
 
@@ -35,6 +50,7 @@ class ApiContainer:
     images: ImageStore
     celery: Celery
     closers: list[Callable[[], object]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def job_ttl(self) -> timedelta:
@@ -56,7 +72,7 @@ def _async_redis(settings: Settings) -> aioredis.Redis:
         socket_connect_timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
         health_check_interval=10,
-        retry_on_timeout=False,
+        retry=AsyncRetry(NoBackoff(), 1),  # fail fast: the caller gets a 503, not a hang
         max_connections=256,
     )
 
@@ -67,6 +83,7 @@ def _sync_redis(settings: Settings) -> redis.Redis:
         socket_connect_timeout=settings.redis_timeout_seconds,
         socket_timeout=max(5.0, settings.redis_timeout_seconds),
         health_check_interval=10,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 3),
     )
 
 
@@ -131,7 +148,15 @@ def build_generator(settings: Settings, client: redis.Redis) -> ImageGenerator:
     return PlaceholderImageGenerator(delay_ms=settings.placeholder_delay_ms)
 
 
-def build_image_store(settings: Settings) -> ImageStore:
+def build_image_store(settings: Settings, *, max_connections: int = 50) -> ImageStore:
+    if settings.image_store_url:
+        from adapters.s3_images import S3ImageStore
+
+        return S3ImageStore.from_url(
+            settings.image_store_url,
+            endpoint_url=settings.s3_endpoint_url,
+            max_connections=max_connections,
+        )
     return FilesystemImageStore(settings.image_store_dir)
 
 
@@ -139,34 +164,60 @@ def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer
     clock = clock or SystemClock()
     client = _async_redis(settings)
     celery = create_celery(settings)
+    metrics = Metrics()
+    metrics.watch_queue(celery_queue_depth(celery, QUEUE), QUEUE)
+    quota = build_quota(settings, client, clock)
     return ApiContainer(
         settings=settings,
         clock=clock,
         redis=client,
-        quota=build_quota(settings, client, clock),
+        quota=MeteredQuotaProvider(quota, metrics, provider=settings.quota_provider),
         jobs=RedisJobRepository(client),
         queue=CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE),
         images=build_image_store(settings),
         celery=celery,
+        metrics=metrics,
     )
 
 
-def build_worker_deps(settings: Settings, *, clock: Clock | None = None) -> WorkerDeps:
+def build_worker_deps(
+    settings: Settings,
+    celery: Celery,
+    *,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+) -> WorkerDeps:
     client = _sync_redis(settings)
+    clock = clock or SystemClock()
+    ledger = RedisJobLedger(client)
+    metrics = metrics or Metrics()
+    provider, generator = settings.quota_provider, settings.image_generator
     return WorkerDeps(
-        ledger=RedisJobLedger(client),
-        generator=build_generator(settings, client),
-        store=build_image_store(settings),
-        refunder=build_refunder(settings, client),
-        clock=clock or SystemClock(),
-        max_attempts=settings.job_max_attempts,
+        ledger=MeteredJobLedger(ledger, metrics),
+        generator=MeteredImageGenerator(
+            build_generator(settings, client), metrics, generator=generator
+        ),
+        store=build_image_store(settings, max_connections=settings.worker_concurrency + 10),
+        refunder=MeteredCreditRefunder(
+            build_refunder(settings, client), metrics, provider=provider
+        ),
+        leases=ThreadLeaseKeeper(ledger, clock, lease_seconds=settings.job_lease_seconds),
+        dispatcher=CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE),
+        clock=clock,
+        policy=WorkerPolicy(
+            max_attempts=settings.job_max_attempts, lease_seconds=settings.job_lease_seconds
+        ),
+        sweep_interval=settings.sweep_interval_seconds,
+        sweep_grace=timedelta(seconds=settings.sweep_grace_seconds),
     )
 
 
 def build_worker(settings: Settings) -> Celery:
     """The worker's Celery app; its dependencies are built on first use in each process
-    (after a prefork fork, never before), once."""
+    (after a prefork fork, never before), once. The sweeper starts with the worker."""
     app = create_celery(settings)
+    metrics = Metrics()
+    metrics.watch_queue(celery_queue_depth(app, QUEUE), QUEUE)
     lock = threading.Lock()
     built: list[WorkerDeps] = []
 
@@ -174,8 +225,22 @@ def build_worker(settings: Settings) -> Celery:
         if not built:
             with lock:
                 if not built:
-                    built.append(build_worker_deps(settings))
+                    built.append(build_worker_deps(settings, app, metrics=metrics))
         return built[0]
 
     register_tasks(app, deps, max_retries=settings.generation_max_retries)
+    install_observability(
+        app,
+        metrics,
+        request_id_of=lambda job_id: getattr(deps().ledger.get(job_id), "request_id", None),
+        metrics_port=settings.worker_metrics_port,
+        metrics_host=settings.host,
+    )
+    sweeper = Sweeper(deps)
+
+    def start_sweeper(**_: object) -> None:
+        sweeper.start()
+
+    worker_ready.connect(start_sweeper, weak=False)
+    worker_shutdown.connect(lambda **_: sweeper.stop(), weak=False)
     return app

@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from entrypoints.log_context import ContextFilter
+
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -26,6 +28,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(fmt: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())  # request_id / job_id on every line
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

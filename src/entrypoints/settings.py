@@ -60,6 +60,15 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _s3_url(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    scheme, _, rest = raw.partition("://")
+    if scheme != "s3" or not rest.split("/", 1)[0]:
+        raise ConfigError(f"{name} must look like s3://bucket or s3://bucket/prefix, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -84,6 +93,9 @@ class Settings:
     plan_refill_day: int = 1
     placeholder_delay_ms: int = 0
     image_store_dir: Path = Path("./var/images")
+    image_store_url: str | None = None  # s3://bucket/prefix: object storage instead of the dir
+    s3_endpoint_url: str | None = None
+    worker_metrics_port: int = 0  # 0: workers serve no metrics
     job_ttl_seconds: int = 86_400
     sync_wait_seconds: float = 60.0
     cookie_secure: bool = True
@@ -93,6 +105,9 @@ class Settings:
     job_max_attempts: int = 6
     task_soft_time_limit: int = 300
     task_time_limit: int = 330
+    job_lease_seconds: float = 30.0
+    sweep_interval_seconds: float = 5.0
+    sweep_grace_seconds: float = 30.0
     redis_timeout_seconds: float = 2.0
     log_format: str = "json"
     log_level: str = "INFO"
@@ -132,7 +147,7 @@ class Settings:
         if self.quota_provider == "unkey":
             quota += f" (api {self.unkey_api_id} at {self.unkey_base_url})"
         images = f"images={self.image_generator} (model {self.image_model})"
-        return f"imagegate: {quota}, {images}, store={self.image_store_dir}"
+        return f"imagegate: {quota}, {images}, store={self.image_store_url or self.image_store_dir}"
 
     @classmethod
     def from_env(
@@ -219,6 +234,11 @@ class Settings:
                 "PLACEHOLDER_DELAY_MS", get("PLACEHOLDER_DELAY_MS", "0"), minimum=0
             ),
             image_store_dir=Path(get("IMAGE_STORE_DIR", "./var/images")),
+            image_store_url=_s3_url("IMAGE_STORE_URL", get("IMAGE_STORE_URL")),
+            s3_endpoint_url=get("S3_ENDPOINT_URL"),
+            worker_metrics_port=_integer(
+                "WORKER_METRICS_PORT", get("WORKER_METRICS_PORT", "0"), minimum=0, maximum=65535
+            ),
             job_ttl_seconds=_integer(
                 "JOB_TTL_SECONDS", get("JOB_TTL_SECONDS", "86400"), minimum=60
             ),
@@ -236,6 +256,15 @@ class Settings:
             job_max_attempts=_integer("JOB_MAX_ATTEMPTS", get("JOB_MAX_ATTEMPTS", "6"), minimum=1),
             task_soft_time_limit=_integer(
                 "TASK_SOFT_TIME_LIMIT", get("TASK_SOFT_TIME_LIMIT", "300"), minimum=1
+            ),
+            job_lease_seconds=_number(
+                "JOB_LEASE_SECONDS", get("JOB_LEASE_SECONDS", "30"), minimum=1
+            ),
+            sweep_interval_seconds=_number(
+                "SWEEP_INTERVAL_SECONDS", get("SWEEP_INTERVAL_SECONDS", "5"), minimum=0.1
+            ),
+            sweep_grace_seconds=_number(
+                "SWEEP_GRACE_SECONDS", get("SWEEP_GRACE_SECONDS", "30"), minimum=0.5
             ),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -267,7 +296,9 @@ ENVIRONMENT_VARIABLES = frozenset(
         "OPENAI_TIMEOUT_SECONDS", "OPENAI_MAX_CONCURRENCY", "PLAN_CREDITS",
         "PLAN_REFILL_INTERVAL", "PLAN_REFILL_AMOUNT", "PLAN_REFILL_DAY", "PLACEHOLDER_DELAY_MS",
         "IMAGE_STORE_DIR", "JOB_TTL_SECONDS", "SYNC_WAIT_SECONDS", "COOKIE_SECURE",
+        "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "WORKER_METRICS_PORT",
         "WORKER_CONCURRENCY", "WORKER_POOL", "GENERATION_MAX_RETRIES", "JOB_MAX_ATTEMPTS",
-        "TASK_SOFT_TIME_LIMIT", "LOG_FORMAT", "LOG_LEVEL",
+        "TASK_SOFT_TIME_LIMIT", "JOB_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS",
+        "SWEEP_GRACE_SECONDS", "LOG_FORMAT", "LOG_LEVEL",
     }
 )  # fmt: skip

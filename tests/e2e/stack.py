@@ -87,7 +87,7 @@ class Stack:
     def start_worker(self, name: str = "worker", extra: Mapping[str, str] | None = None) -> None:
         self._spawn(name, "worker", extra)
         wait_until(
-            lambda: b"ready" in self.log(name).encode() or self._check_alive(name) and False,
+            lambda: b"ready" in self.log(name).encode() or (self._check_alive(name) and False),
             timeout=30,
             what=f"{name} to be ready",
         )

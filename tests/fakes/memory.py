@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from domain.errors import GenerationError
 from domain.models import (
     Charge,
+    Claim,
+    ClaimResult,
     GeneratedImage,
     ImageRequest,
     IssuedKey,
@@ -112,6 +115,9 @@ class MemoryJobs:
     async def remove(self, job: Job) -> None:
         self.jobs.pop(job.id, None)
 
+    async def mark_enqueued(self, job_id: str) -> None:
+        return None
+
     async def claim_refund(self, job_id: str) -> int:
         return self.claim_refund_sync(job_id)
 
@@ -135,29 +141,78 @@ class MemoryJobs:
 
 
 class MemoryLedger:
+    """The worker's ledger over MemoryJobs; leases are expiry times kept beside the jobs."""
+
     def __init__(self, jobs: MemoryJobs) -> None:
         self.store = jobs
+        self.leases: dict[str, datetime] = {}
+        self.outbox: dict[str, datetime] = {}
+        self.refunds: dict[str, datetime] = {}
 
     def get(self, job_id: str) -> Job | None:
         return self.store.jobs.get(job_id)
 
-    def start(self, job_id: str, now: datetime, max_attempts: int) -> Job | None:
+    def start(
+        self, job_id: str, now: datetime, *, max_attempts: int, lease_seconds: float
+    ) -> Claim:
         job = self.store.jobs.get(job_id)
-        if job is None or job.status.terminal or job.attempts >= max_attempts:
-            return None
+        if job is None or job.status.terminal:
+            return Claim(ClaimResult.FINISHED)
+        if job.status is JobStatus.RUNNING and self.leases.get(job_id, now) > now:
+            return Claim(ClaimResult.BUSY)
+        if job.attempts >= max_attempts:
+            return Claim(ClaimResult.EXHAUSTED)
         job = job.evolve(status=JobStatus.RUNNING, started_at=now, attempts=job.attempts + 1)
         self.store.jobs[job_id] = job
-        return job
+        self.leases[job_id] = now + timedelta(seconds=lease_seconds)
+        self.outbox.pop(job_id, None)
+        return Claim(ClaimResult.CLAIMED, job)
 
-    def requeue(self, job_id: str, error: JobError) -> Job | None:
+    def renew(self, job_ids: Collection[str], now: datetime, lease_seconds: float) -> None:
+        for job_id in job_ids:
+            if job_id in self.leases:
+                self.leases[job_id] = now + timedelta(seconds=lease_seconds)
+
+    def requeue(self, job_id: str, error: JobError, *, due: datetime) -> Job | None:
         job = self.store.jobs[job_id].evolve(status=JobStatus.QUEUED, error=error)
         self.store.jobs[job_id] = job
+        self.leases.pop(job_id, None)
+        self.outbox[job_id] = due
         return job
+
+    def reclaim_expired(self, now: datetime, *, max_attempts: int, limit: int) -> list[Job]:
+        out = []
+        for job_id, until in list(self.leases.items()):
+            job = self.store.jobs[job_id]
+            if until > now or job.status is not JobStatus.RUNNING:
+                continue
+            del self.leases[job_id]
+            if job.attempts >= max_attempts:
+                error = JobError("worker_lost", "lost")
+                job = job.evolve(status=JobStatus.FAILED, error=error, finished_at=now)
+                self.refunds[job_id] = now
+            else:
+                job = job.evolve(status=JobStatus.QUEUED)
+                self.outbox[job_id] = now
+            self.store.jobs[job_id] = job
+            out.append(job)
+        return out[:limit]
+
+    def unenqueued(self, before: datetime, limit: int) -> list[str]:
+        return [j for j, since in self.outbox.items() if since <= before][:limit]
+
+    def mark_enqueued(self, job_id: str) -> None:
+        self.outbox.pop(job_id, None)
+
+    def refunds_due(self, before: datetime, limit: int) -> list[Job]:
+        due = [j for j, since in self.refunds.items() if since <= before]
+        return [self.store.jobs[j] for j in due][:limit]
 
     def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None:
         job = self.store.jobs.get(job_id)
         if job is None or job.status is not JobStatus.RUNNING:
             return None
+        self.leases.pop(job_id, None)
         job = job.evolve(status=JobStatus.SUCCEEDED, images=tuple(images), finished_at=now)
         self.store.jobs[job_id] = job
         return job
@@ -166,15 +221,25 @@ class MemoryLedger:
         job = self.store.jobs.get(job_id)
         if job is None or job.status.terminal:
             return None
+        self.leases.pop(job_id, None)
+        self.refunds[job_id] = now
         job = job.evolve(status=JobStatus.FAILED, error=error, finished_at=now)
         self.store.jobs[job_id] = job
         return job
 
     def claim_refund(self, job_id: str) -> int:
+        self.refunds.pop(job_id, None)
         return self.store.claim_refund_sync(job_id)
 
     def release_refund(self, job_id: str) -> None:
         self.store.release_refund_sync(job_id)
+        self.refunds[job_id] = datetime.min.replace(tzinfo=UTC)  # owed: due at once
+
+
+class NoLeases:
+    @contextmanager
+    def hold(self, job_id: str) -> Iterator[None]:
+        yield
 
 
 @dataclass
@@ -190,6 +255,11 @@ class MemoryQueue:
     async def ping(self) -> None:
         if self.down:
             raise ConnectionError("broker down")
+
+    def enqueue_sync(self, job_id: str) -> None:
+        if self.down:
+            raise ConnectionError("broker down")
+        self.sent.append(job_id)
 
 
 @dataclass

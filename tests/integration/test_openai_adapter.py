@@ -28,8 +28,8 @@ from domain.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from domain.generation import end_user_id
 from domain.models import ImageRequest, OutputFormat, Quality
-from domain.services import end_user_id
 from tests.fakes.openai_responses import render_image
 
 if TYPE_CHECKING:

@@ -17,14 +17,9 @@ from domain.errors import (
     StoreUnavailable,
     UpstreamUnavailable,
 )
+from domain.generation import WorkerPolicy, end_user_id, run_generation, sweep
 from domain.models import ImageRequest, JobStatus, Plan, RefillInterval
-from domain.services import (
-    cancel_job,
-    end_user_id,
-    mint_key,
-    run_generation,
-    submit_generation,
-)
+from domain.services import cancel_job, mint_key, submit_generation
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import (
     MemoryImages,
@@ -33,12 +28,14 @@ from tests.fakes.memory import (
     MemoryQueue,
     MemoryQuota,
     MemoryRefunder,
+    NoLeases,
     ScriptedGenerator,
 )
 
 pytestmark = pytest.mark.anyio
 PLAN = Plan.build(10, RefillInterval.DAILY, 10)
 REQUEST = ImageRequest(prompt="a cat", n=2, model="placeholder")
+POLICY = WorkerPolicy(max_attempts=3, lease_seconds=30)
 
 
 class World:
@@ -59,8 +56,14 @@ class World:
     def run(self, job_id: str, generator: ScriptedGenerator, *, may_retry: bool = True):  # type: ignore[no-untyped-def]
         return run_generation(
             job_id, ledger=self.ledger, generator=generator, store=self.images,
-            refunder=MemoryRefunder(self.quota), clock=self.clock, max_attempts=3,
-            may_retry=may_retry,
+            refunder=MemoryRefunder(self.quota), leases=NoLeases(), clock=self.clock,
+            policy=POLICY, may_retry=may_retry,
+        )  # fmt: skip
+
+    def sweep(self):  # type: ignore[no-untyped-def]
+        return sweep(
+            ledger=self.ledger, dispatcher=self.queue, refunder=MemoryRefunder(self.quota),
+            clock=self.clock, policy=POLICY, grace=timedelta(seconds=30),
         )  # fmt: skip
 
 
@@ -192,7 +195,8 @@ async def test_attempts_exhausted_by_lost_workers_fail_with_worker_lost(world: W
     key = (await mint_key(PLAN, quota=world.quota)).key
     job = (await world.submit(key)).job
     for _ in range(3):  # three deliveries whose workers died mid-generation
-        world.ledger.start(job.id, world.clock.now(), 3)
+        world.ledger.start(job.id, world.clock.now(), max_attempts=3, lease_seconds=30)
+        world.clock.advance(seconds=31)
     outcome = world.run(job.id, ScriptedGenerator())
     assert outcome.status is JobStatus.FAILED
     error = world.jobs.jobs[job.id].error
@@ -201,13 +205,56 @@ async def test_attempts_exhausted_by_lost_workers_fail_with_worker_lost(world: W
     assert world.quota.refunds == [(job.owner, 2)]
 
 
-async def test_a_failed_refund_is_released_for_a_later_retry(world: World) -> None:
+async def test_a_failed_refund_is_owed_and_the_sweeper_makes_it_once(world: World) -> None:
     key = (await mint_key(PLAN, quota=world.quota)).key
     job = (await world.submit(key)).job
     world.quota.fail_refunds = True
-    with pytest.raises(ConnectionError):
-        world.run(job.id, ScriptedGenerator([ContentPolicyViolation()]))
+    outcome = world.run(job.id, ScriptedGenerator([ContentPolicyViolation()]))
+    assert outcome.status is JobStatus.FAILED
     assert job.id not in world.jobs.refund_claimed
+    assert world.quota.balances[job.owner] == 8
+    world.quota.fail_refunds = False
+    world.clock.advance(seconds=31)
+    report = world.sweep()
+    assert report.refunded == [job.id]
+    assert world.quota.balances[job.owner] == 10
+    assert world.sweep().refunded == []
+    assert world.quota.refunds == [(job.owner, 2)]
+
+
+async def test_a_busy_job_is_left_to_the_worker_holding_its_lease(world: World) -> None:
+    key = (await mint_key(PLAN, quota=world.quota)).key
+    job = (await world.submit(key)).job
+    world.ledger.start(job.id, world.clock.now(), max_attempts=3, lease_seconds=30)
+    generator = ScriptedGenerator()
+    assert world.run(job.id, generator).status is None
+    assert generator.calls == 0
+
+
+async def test_sweeper_requeues_a_lost_job_and_it_then_succeeds_charged_once(world: World) -> None:
+    key = (await mint_key(PLAN, quota=world.quota)).key
+    job = (await world.submit(key)).job
+    world.queue.sent.clear()
+    world.ledger.start(job.id, world.clock.now(), max_attempts=3, lease_seconds=30)
+    assert not world.sweep()  # lease still live
+    world.clock.advance(seconds=31)
+    report = world.sweep()
+    assert report.requeued == [job.id]
+    assert world.queue.sent == [job.id]
+    assert world.run(job.id, ScriptedGenerator()).status is JobStatus.SUCCEEDED
+    assert world.jobs.jobs[job.id].attempts == 2
+    assert world.quota.balances[job.owner] == 8
+    assert world.quota.refunds == []
+
+
+async def test_sweeper_enqueues_a_job_the_api_never_enqueued(world: World) -> None:
+    key = (await mint_key(PLAN, quota=world.quota)).key
+    job = (await world.submit(key)).job
+    world.ledger.outbox[job.id] = job.created_at  # as if the API died before enqueueing
+    assert not world.sweep()  # within the grace period the API may still enqueue it
+    world.clock.advance(seconds=31)
+    assert world.sweep().enqueued == [job.id]
+    assert world.sweep().enqueued == []
 
 
 def test_end_user_id_is_stable_and_not_the_key_id() -> None:

@@ -13,6 +13,8 @@ from litestar.openapi import OpenAPIConfig
 from entrypoints.bootstrap import ApiContainer, build_api
 from entrypoints.http import jobs, keys, ops
 from entrypoints.http.deps import provide_caller, provide_container
+from entrypoints.http.observability import RequestObservability, echo_request_id
+from entrypoints.http.observability import metrics as metrics_route
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.settings import Settings
 
@@ -50,7 +52,10 @@ def create_app(
             jobs.read_image,
             ops.healthz,
             ops.readyz,
+            metrics_route,
         ],
+        middleware=[RequestObservability()],
+        before_send=[echo_request_id],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
             "caller": Provide(provide_caller),

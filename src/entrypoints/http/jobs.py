@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from domain.services import Submitted, cancel_job, get_job, list_jobs, submit_ge
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
 from entrypoints.http.deps import Caller, caller_quota_headers
+from entrypoints.http.observability import request_id_of
 from entrypoints.http.problems import problem_response
 from entrypoints.http.quota_headers import quota_headers
 from entrypoints.http.schemas import (
@@ -26,6 +28,7 @@ from entrypoints.http.schemas import (
     job_out,
 )
 
+log = logging.getLogger("imagegate.api")
 MAX_WAIT_SECONDS = 60.0
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
@@ -43,7 +46,7 @@ def _image_request(data: GenerationBody, container: ApiContainer) -> ImageReques
 
 async def _submit(request: AnyRequest, data: GenerationBody, container: ApiContainer) -> Submitted:
     credential = require_credential(request)
-    return await submit_generation(
+    submitted = await submit_generation(
         credential.key,
         _image_request(data, container),
         quota=container.quota,
@@ -52,8 +55,10 @@ async def _submit(request: AnyRequest, data: GenerationBody, container: ApiConta
         clock=container.clock,
         job_ttl=container.job_ttl,
         allowed_models=container.allowed_models,
-        request_id=request.headers.get("x-request-id"),
+        request_id=request_id_of(request),
     )
+    log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
+    return submitted
 
 
 def _charge_headers(submitted: Submitted, container: ApiContainer) -> dict[str, str]:
@@ -121,9 +126,7 @@ async def _generate_image_seed(
     return Response(job_out(job), status_code=202, headers=headers)
 
 
-generate_image_seed = post("/generate_image", status_code=200, tags=["seed"])(
-    _generate_image_seed
-)
+generate_image_seed = post("/generate_image", status_code=200, tags=["seed"])(_generate_image_seed)
 generate_image_seed_hyphen = post(
     "/generate-image", status_code=200, tags=["seed"], include_in_schema=False
 )(_generate_image_seed)
@@ -169,6 +172,7 @@ async def cancel(job_id: str, caller: Caller, container: ApiContainer) -> JobOut
         job_id, owner=caller.key_id, jobs=container.jobs, quota=container.quota,
         clock=container.clock,
     )  # fmt: skip
+    container.metrics.job_finished(job.status.value, job.error.code if job.error else None)
     return job_out(job)
 
 

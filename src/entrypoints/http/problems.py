@@ -91,7 +91,8 @@ def domain_error_handler(request: AnyRequest, exc: errors.DomainError) -> Respon
     if isinstance(exc, errors.QuotaExceeded | errors.RateLimited) and exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
-        headers["Retry-After"] = "2"
+        retry_after = getattr(exc, "retry_after", None)
+        headers["Retry-After"] = str(retry_after if retry_after is not None else 2)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="imagegate"'
     if isinstance(exc, errors.QuotaExceeded):

@@ -1,0 +1,55 @@
+"""Keeps the leases of the jobs a worker process is running alive, from one thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from domain.ports import Clock, JobLedger
+
+log = logging.getLogger("imagegate.worker")
+
+
+class ThreadLeaseKeeper:
+    """Every `lease_seconds / 3` one thread renews all held leases in one Redis call, so a
+    hundred generations in flight cost one round trip, not a hundred timers."""
+
+    def __init__(self, ledger: JobLedger, clock: Clock, *, lease_seconds: float) -> None:
+        self._ledger = ledger
+        self._clock = clock
+        self._lease_seconds = lease_seconds
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def hold(self, job_id: str) -> Iterator[None]:
+        with self._lock:
+            self._held.add(job_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="imagegate-leases", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.discard(job_id)
+
+    def _run(self) -> None:
+        while not self._wake.wait(self._lease_seconds / 3):
+            with self._lock:
+                held = list(self._held)
+            if not held:
+                continue
+            try:
+                self._ledger.renew(held, self._clock.now(), self._lease_seconds)
+            except Exception:  # Redis away: try again next tick; the lease has slack
+                log.warning("renewing %d leases failed", len(held), exc_info=True)
+
+    def stop(self) -> None:
+        self._wake.set()

@@ -1,0 +1,137 @@
+"""How jobs are laid out in Redis: key names, hash fields, list cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.models import (
+    ImageRequest,
+    Job,
+    JobError,
+    JobStatus,
+    OutputFormat,
+    Quality,
+    StoredImage,
+)
+
+
+def ts(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_ts(raw: str) -> datetime | None:
+    return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+
+
+def error_json(error: JobError) -> str:
+    return json.dumps({"code": error.code, "message": error.message})
+
+
+class JobKeys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.leases = f"{prefix}:leases"  # running job → lease expiry (ms)
+        self.outbox = f"{prefix}:outbox"  # queued job not yet on the broker → since (ms)
+        self.refunds = f"{prefix}:refunds"  # ended job whose refund is owed → since (ms)
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    def owner_index(self, owner: str) -> str:
+        return f"{self.prefix}:jobs:{owner}"
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def encode_job(job: Job) -> dict[str, str]:
+    request = job.request
+    return {
+        "id": job.id,
+        "owner": job.owner,
+        "status": job.status.value,
+        "request": json.dumps(
+            {
+                "prompt": request.prompt,
+                "n": request.n,
+                "size": request.size,
+                "quality": request.quality.value,
+                "output_format": request.output_format.value,
+                "model": request.model,
+            }
+        ),
+        "created_at": ts(job.created_at),
+        "expires_at": ts(job.expires_at),
+        "started_at": ts(job.started_at),
+        "finished_at": ts(job.finished_at),
+        "charged": str(job.charged),
+        "refunded": str(job.refunded),
+        "refund_claimed": "1" if job.refunded else "0",
+        "images": json.dumps([[i.index, i.content_type, i.size] for i in job.images]),
+        "error": error_json(job.error) if job.error else "",
+        "attempts": str(job.attempts),
+        "request_id": job.request_id or "",
+    }
+
+
+def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
+    if isinstance(raw, list):  # HGETALL from Lua arrives as a flat list
+        raw = dict(zip(raw[::2], raw[1::2], strict=True))
+    fields = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
+    request = json.loads(fields["request"])
+    error = json.loads(fields["error"]) if fields.get("error") else None
+    created_at = parse_ts(fields["created_at"])
+    expires_at = parse_ts(fields["expires_at"])
+    assert created_at is not None and expires_at is not None
+    return Job(
+        id=fields["id"],
+        owner=fields["owner"],
+        status=JobStatus(fields["status"]),
+        request=ImageRequest(
+            prompt=request["prompt"],
+            n=request["n"],
+            size=request["size"],
+            quality=Quality(request["quality"]),
+            output_format=OutputFormat(request["output_format"]),
+            model=request["model"],
+        ),
+        created_at=created_at,
+        expires_at=expires_at,
+        started_at=parse_ts(fields.get("started_at", "")),
+        finished_at=parse_ts(fields.get("finished_at", "")),
+        charged=int(fields["charged"]),
+        refunded=int(fields.get("refunded", "0")),
+        images=tuple(StoredImage(i, t, s) for i, t, s in json.loads(fields.get("images", "[]"))),
+        error=JobError(error["code"], error["message"]) if error else None,
+        attempts=int(fields.get("attempts", "0")),
+        request_id=fields.get("request_id") or None,
+    )
+
+
+def index_member(job: Job) -> str:
+    # Lexicographic order of "<created ms>:<id>" = creation order; ids break ties.
+    return f"{ms(job.created_at):013d}:{job.id}"
+
+
+def encode_cursor(member: str) -> str:
+    return base64.urlsafe_b64encode(member.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        member = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("cursor is not valid") from None
+    if ":" not in member:
+        raise ValueError("cursor is not valid")
+    return member

@@ -1,0 +1,107 @@
+"""Image bytes in S3 or any S3-compatible store (MinIO, R2, Ceph, moto…).
+
+`IMAGE_STORE_URL=s3://bucket/prefix` names the place; `S3_ENDPOINT_URL` points at a store other
+than AWS; credentials and region come from the standard AWS variables (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_REGION…) or an instance role, read by boto3 itself.
+Objects are `<prefix>/<job id>/<index>.img` with their content type. Expiry is the bucket's
+lifecycle rule (docs/DEPLOY.md), not ours: S3 does that better than a sweeper.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from domain.errors import StoreUnavailable
+from domain.models import GeneratedImage, StoredImage
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` → ("bucket", "some/prefix"); the prefix may be empty."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError(f"expected s3://bucket[/prefix], got {url!r}")
+    return parts.netloc, parts.path.strip("/")
+
+
+def s3_client(*, endpoint_url: str | None = None, max_connections: int = 50) -> Any:
+    """A thread-safe S3 client. Path-style addressing for custom endpoints: most S3-compatible
+    stores (and an IP-addressed endpoint) do not serve bucket subdomains."""
+    config = Config(
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=max_connections,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
+class S3ImageStore:
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        self._s3 = client
+        self._bucket = bucket
+        self._prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+
+    @classmethod
+    def from_url(cls, url: str, *, endpoint_url: str | None = None, **client: Any) -> S3ImageStore:
+        bucket, prefix = parse_s3_url(url)
+        return cls(s3_client(endpoint_url=endpoint_url, **client), bucket, prefix)
+
+    def _job_prefix(self, job_id: str) -> str:
+        if not _SAFE_ID.match(job_id):  # ids come from URLs: never let one name another key
+            raise ValueError("invalid job id")
+        return f"{self._prefix}{job_id}/"
+
+    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
+        key = f"{self._job_prefix(job_id)}{int(index)}.img"
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=key, Body=image.data, ContentType=image.content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"storing the image failed: {_describe(exc)}") from exc
+        return StoredImage(index=index, content_type=image.content_type, size=len(image.data))
+
+    def get(self, job_id: str, index: int) -> bytes | None:
+        try:
+            key = f"{self._job_prefix(job_id)}{int(index)}.img"
+        except ValueError:
+            return None
+        try:
+            answer = self._s3.get_object(Bucket=self._bucket, Key=key)
+            data: bytes = answer["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise StoreUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable() from exc
+        return data
+
+    def delete(self, job_id: str) -> None:
+        prefix = self._job_prefix(job_id)
+        listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=prefix)
+        objects = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
+        if objects:
+            self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+
+    def ping(self) -> None:
+        """Raises unless the bucket exists and these credentials may use it."""
+        self._s3.head_bucket(Bucket=self._bucket)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _describe(exc: Exception) -> str:
+    return _code(exc) if isinstance(exc, ClientError) else type(exc).__name__

@@ -1,0 +1,119 @@
+"""Request ids, access logs and HTTP metrics at the edge, and the `/metrics` route.
+
+- `RequestObservability` (middleware, matched routes): accepts a safe `X-Request-ID` or makes
+  one, binds it for the request's log lines, times the request and counts it by route template.
+- `echo_request_id` (before-send hook, every response, 404/405 without a route included): puts
+  the id on the response, and counts the requests no route matched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from adapters.prometheus_metrics import UNMATCHED_ROUTE, Metrics
+from entrypoints.bootstrap import ApiContainer
+from entrypoints.http.auth import AnyRequest
+from entrypoints.log_context import REQUEST_ID_HEADER, accept_request_id, bound
+
+log = logging.getLogger("imagegate.http.access")
+
+_STATE_KEY = "imagegate_request_id"
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: DEBUG
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _request_id(scope: Scope) -> str:
+    """The request's id, decided once per request and kept in the scope's state."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    request_id = state.get(_STATE_KEY)
+    if request_id is None:
+        request_id = accept_request_id(_header(scope, REQUEST_ID_HEADER.encode()))
+        state[_STATE_KEY] = request_id
+    return str(request_id)
+
+
+def request_id_of(request: AnyRequest) -> str:
+    """For handlers: the id to store on a job created by this request."""
+    return _request_id(request.scope)
+
+
+def _metrics(scope: Scope) -> Metrics | None:
+    container = getattr(scope["app"].state, "container", None)
+    return getattr(container, "metrics", None)
+
+
+class RequestObservability(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request_id = _request_id(scope)
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app dies before answering
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with bound(request_id=request_id):
+            try:
+                await next_app(scope, receive, observed_send)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = scope.get("path_template") or UNMATCHED_ROUTE
+                method = str(scope.get("method", "GET"))
+                metrics = _metrics(scope)
+                if metrics is not None:
+                    metrics.observe_http(method, route, status, elapsed)
+                log.log(
+                    logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
+                    "%s %s %s",
+                    method,
+                    scope.get("path", ""),
+                    status,
+                    extra={
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
+
+
+async def echo_request_id(message: Message, scope: Scope) -> None:
+    """Before-send hook: every HTTP response carries the request's `X-Request-ID`."""
+    if scope["type"] != ScopeType.HTTP or message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    request_id = _request_id(scope)
+    headers[REQUEST_ID_HEADER] = request_id
+    metrics = _metrics(scope)
+    if metrics is not None and "route_handler" not in scope:
+        # No route matched (404/405): the middleware never saw it, count it here (no timing).
+        method = str(scope.get("method", "GET"))
+        metrics.observe_http(method, UNMATCHED_ROUTE, message["status"], None)
+        with bound(request_id=request_id):
+            log.info("%s %s %s", method, scope.get("path"), message["status"])
+
+
+@get("/metrics", include_in_schema=False, tags=["ops"])
+async def metrics(container: ApiContainer) -> Response[bytes]:
+    """Prometheus text exposition of this API process's series."""
+    body = await asyncio.to_thread(container.metrics.render)  # the queue probe does I/O
+    return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

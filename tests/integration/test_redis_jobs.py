@@ -1,0 +1,181 @@
+"""The Redis job repository and ledger against a real Valkey. Clocks start at the real now:
+job hashes expire by Redis' own clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from domain.models import ClaimResult, ImageRequest, Job, JobError, JobStatus, StoredImage
+from tests.fakes.clock import FrozenClock
+
+pytestmark = pytest.mark.anyio
+REQUEST = ImageRequest(prompt="a cat", n=2, model="placeholder")
+
+
+@pytest.fixture
+async def repo(redis_url: str) -> AsyncIterator[RedisJobRepository]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield RedisJobRepository(client)
+    await client.aclose()
+
+
+@pytest.fixture
+def ledger(sync_redis: redis.Redis) -> RedisJobLedger:
+    return RedisJobLedger(sync_redis)
+
+
+def new_job(clock: FrozenClock, owner: str = "key_a") -> Job:
+    return Job.queued(owner=owner, request=REQUEST, now=clock.now(), ttl=timedelta(hours=1))
+
+
+async def test_round_trip_and_owner_scope(repo: RedisJobRepository) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    assert await repo.get(job.id, "key_a") == job
+    assert await repo.get(job.id, "key_b") is None
+    assert await repo.get("job_missing", "key_a") is None
+
+
+async def test_list_newest_first_with_cursor(repo: RedisJobRepository) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    ids = []
+    for _ in range(5):
+        job = new_job(clock)
+        ids.append(job.id)
+        await repo.add(job)
+        clock.advance(seconds=1)
+    await repo.add(new_job(clock, owner="key_other"))
+    first, cursor = await repo.list("key_a", limit=2, cursor=None)
+    assert [j.id for j in first] == ids[::-1][:2]
+    assert cursor is not None
+    second, cursor = await repo.list("key_a", limit=2, cursor=cursor)
+    third, last = await repo.list("key_a", limit=2, cursor=cursor)
+    assert [j.id for j in second + third] == ids[::-1][2:]  # type: ignore[operator]
+    assert last is None
+    with pytest.raises(ValueError, match="cursor"):
+        await repo.list("key_a", limit=2, cursor="!!not-a-cursor")
+
+
+async def test_cancel_only_queued_and_refund_once(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    assert await repo.cancel(job.id, "key_b", clock.now()) == (None, False)
+    canceled, changed = await repo.cancel(job.id, "key_a", clock.now())
+    assert changed
+    assert canceled is not None
+    assert canceled.status is JobStatus.CANCELED
+    assert (await repo.cancel(job.id, "key_a", clock.now()))[1] is False
+    assert [j.id for j in ledger.refunds_due(clock.now(), 10)] == [job.id]
+    assert await repo.claim_refund(job.id) == 2
+    assert await repo.claim_refund(job.id) == 0
+    assert ledger.refunds_due(clock.now() + timedelta(days=1), 10) == []
+    claim = ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    assert claim.result is ClaimResult.FINISHED
+
+
+async def test_claim_is_exclusive_while_the_lease_lives(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    first = ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    assert first.result is ClaimResult.CLAIMED
+    assert first.job is not None
+    assert first.job.attempts == 1
+    assert ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30).result is (
+        ClaimResult.BUSY
+    )
+    clock.advance(seconds=20)
+    ledger.renew([job.id], clock.now(), 30)
+    clock.advance(seconds=20)  # 40 s after the claim, but renewed at 20 s
+    assert ledger.reclaim_expired(clock.now(), max_attempts=3, limit=10) == []
+    clock.advance(seconds=11)
+    reclaimed = ledger.reclaim_expired(clock.now(), max_attempts=3, limit=10)
+    assert [(j.id, j.status) for j in reclaimed] == [(job.id, JobStatus.QUEUED)]
+    assert ledger.unenqueued(clock.now(), 10) == [job.id]
+    ledger.mark_enqueued(job.id)
+    assert ledger.unenqueued(clock.now(), 10) == []
+
+
+async def test_lost_workers_exhaust_attempts_into_worker_lost(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    for _ in range(2):
+        assert ledger.start(job.id, clock.now(), max_attempts=2, lease_seconds=5).result is (
+            ClaimResult.CLAIMED
+        )
+        clock.advance(seconds=6)
+        reclaimed = ledger.reclaim_expired(clock.now(), max_attempts=2, limit=10)
+    assert reclaimed[0].status is JobStatus.FAILED
+    assert reclaimed[0].error == JobError("worker_lost", reclaimed[0].error.message)  # type: ignore[union-attr]
+    assert [j.id for j in ledger.refunds_due(clock.now(), 10)] == [job.id]
+    assert ledger.claim_refund(job.id) == 2
+    assert ledger.claim_refund(job.id) == 0
+
+
+async def test_succeed_fail_requeue_transitions(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    assert ledger.succeed(job.id, [], clock.now()) is None  # not running yet
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    error = JobError("upstream_unavailable", "503")
+    requeued = ledger.requeue(job.id, error, due=clock.now() + timedelta(seconds=10))
+    assert requeued is not None
+    assert requeued.status is JobStatus.QUEUED
+    assert requeued.error == error
+    assert ledger.unenqueued(clock.now(), 10) == []  # due later
+    assert ledger.unenqueued(clock.now() + timedelta(seconds=11), 10) == [job.id]
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    assert ledger.unenqueued(clock.now() + timedelta(seconds=11), 10) == []
+    images = [StoredImage(0, "image/png", 10), StoredImage(1, "image/png", 11)]
+    done = ledger.succeed(job.id, images, clock.now())
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.images == tuple(images)
+    assert done.error is None
+    assert ledger.fail(job.id, error, clock.now()) is None  # terminal stays terminal
+    assert ledger.reclaim_expired(clock.now() + timedelta(hours=1), max_attempts=3, limit=9) == []
+    assert await repo.get(job.id, "key_a") == done
+
+
+async def test_release_refund_owes_it_again(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    ledger.fail(job.id, JobError("internal", "x"), clock.now())
+    assert ledger.claim_refund(job.id) == 2
+    ledger.release_refund(job.id)
+    due = ledger.refunds_due(clock.now() + timedelta(days=400), 10)
+    assert [(j.id, j.refunded) for j in due] == [(job.id, 0)]
+    assert ledger.claim_refund(job.id) == 2
+
+
+async def test_remove_forgets_the_job_everywhere(
+    repo: RedisJobRepository, ledger: RedisJobLedger, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    await repo.remove(job)
+    assert await repo.get(job.id, "key_a") is None
+    assert ledger.unenqueued(clock.now(), 10) == []
+    assert sync_redis.keys("*") == []

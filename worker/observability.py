@@ -1,0 +1,64 @@
+"""What a worker process adds for operators: its own `/metrics` port and log context per task.
+
+Celery signals are process-global, so each handler checks that the sender belongs to *our* app.
+The task's arguments stay the job id only: the request id is read from the job record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from celery.signals import task_postrun, task_prerun, worker_init
+from prometheus_client import start_http_server
+
+from adapters.prometheus_metrics import Metrics
+from entrypoints import log_context
+from worker.celery_app import GENERATE_TASK
+
+log = logging.getLogger("imagegate.worker")
+
+
+def install_observability(
+    app: Celery,
+    metrics: Metrics,
+    *,
+    request_id_of: Callable[[str], str | None],
+    metrics_port: int = 0,
+    metrics_host: str = "127.0.0.1",
+) -> None:
+    """Serve `metrics` on `metrics_port` once the worker starts (0: not at all), and bind the
+    job id and its request id around every generation task, for the logs."""
+    uid = f"imagegate-{id(app)}"
+
+    def serve_metrics(sender: Any = None, **_: Any) -> None:
+        if metrics_port and getattr(sender, "app", None) is app:
+            try:
+                start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
+            except OSError as exc:  # a second worker on one host: keep working, say so
+                log.warning("worker metrics not served on port %s: %s", metrics_port, exc)
+                return
+            log.info("worker metrics on http://%s:%s/metrics", metrics_host, metrics_port)
+
+    def bind_job(sender: Any = None, args: Any = None, **_: Any) -> None:
+        ours = getattr(sender, "app", None) is app
+        if not ours or getattr(sender, "name", None) != GENERATE_TASK:
+            return
+        job_id = str(args[0]) if args else None
+        request_id = None
+        if job_id is not None:
+            try:
+                request_id = request_id_of(job_id)
+            except Exception as exc:  # logging context must never cost a generation
+                log.debug("no request id for %s: %r", job_id, exc)
+        log_context.bind(request_id=request_id, job_id=job_id)
+
+    def unbind_job(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is app:
+            log_context.clear()
+
+    worker_init.connect(serve_metrics, weak=False, dispatch_uid=f"{uid}-metrics")
+    task_prerun.connect(bind_job, weak=False, dispatch_uid=f"{uid}-bind")
+    task_postrun.connect(unbind_job, weak=False, dispatch_uid=f"{uid}-unbind")
