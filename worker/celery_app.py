@@ -22,6 +22,7 @@ def create_celery(settings: Settings) -> Celery:
     app.conf.update(
         broker_url=settings.broker_url,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker outlives any Redis outage
         broker_transport_options={
             "visibility_timeout": visibility_timeout(settings),
             "socket_connect_timeout": settings.redis_timeout_seconds,

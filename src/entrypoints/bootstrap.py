@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +28,9 @@ from adapters.metered import (
     MeteredQuotaProvider,
 )
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
+from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from adapters.redis_rate_limit import RedisRateLimiter
 from domain.generation import WorkerPolicy
 from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
 from entrypoints.settings import Settings
@@ -49,6 +53,8 @@ class ApiContainer:
     queue: CeleryJobQueue
     images: ImageStore
     celery: Celery
+    idempotency: RedisIdempotencyStore
+    rate_limiter: RedisRateLimiter
     closers: list[Callable[[], object]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -160,6 +166,15 @@ def build_image_store(settings: Settings, *, max_connections: int = 50) -> Image
     return FilesystemImageStore(settings.image_store_dir)
 
 
+class CrashBeforeEnqueue(CeleryJobQueue):
+    """Fault injection: the API process dies after charging and recording, before the broker
+    has the job — the window the outbox and the sweeper exist for."""
+
+    async def enqueue(self, job_id: str) -> None:
+        logging.getLogger("imagegate.fault").error("fault injected: dying before enqueue")
+        os._exit(70)
+
+
 def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer:
     clock = clock or SystemClock()
     client = _async_redis(settings)
@@ -167,15 +182,19 @@ def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer
     metrics = Metrics()
     metrics.watch_queue(celery_queue_depth(celery, QUEUE), QUEUE)
     quota = build_quota(settings, client, clock)
+    crash = settings.fault == "crash_before_enqueue"
+    queue_type = CrashBeforeEnqueue if crash else CeleryJobQueue
     return ApiContainer(
         settings=settings,
         clock=clock,
         redis=client,
         quota=MeteredQuotaProvider(quota, metrics, provider=settings.quota_provider),
         jobs=RedisJobRepository(client),
-        queue=CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE),
+        queue=queue_type(celery, task_name=GENERATE_TASK, queue=QUEUE),
         images=build_image_store(settings),
         celery=celery,
+        idempotency=RedisIdempotencyStore(client),
+        rate_limiter=RedisRateLimiter(client),
         metrics=metrics,
     )
 

@@ -5,6 +5,7 @@ A missing or inconsistent setting raises ConfigError naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -69,6 +70,17 @@ def _s3_url(name: str, raw: str | None) -> str | None:
     return raw
 
 
+def _networks(name: str, raw: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            message = f"{name} must be comma-separated IPs or CIDRs, got {item!r}"
+            raise ConfigError(message) from None
+    return items
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -105,10 +117,15 @@ class Settings:
     job_max_attempts: int = 6
     task_soft_time_limit: int = 300
     task_time_limit: int = 330
+    mint_limit_per_address: int = 20  # keys per client address per hour
+    mint_limit_global: int = 1000  # keys per hour in all
+    trusted_proxies: tuple[str, ...] = ()
     job_lease_seconds: float = 30.0
     sweep_interval_seconds: float = 5.0
     sweep_grace_seconds: float = 30.0
     redis_timeout_seconds: float = 2.0
+    # Fault injection for the crash tests only (IMAGEGATE_FAULT=crash_before_enqueue).
+    fault: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -257,6 +274,13 @@ class Settings:
             task_soft_time_limit=_integer(
                 "TASK_SOFT_TIME_LIMIT", get("TASK_SOFT_TIME_LIMIT", "300"), minimum=1
             ),
+            mint_limit_per_address=_integer(
+                "MINT_LIMIT_PER_ADDRESS", get("MINT_LIMIT_PER_ADDRESS", "20"), minimum=1
+            ),
+            mint_limit_global=_integer(
+                "MINT_LIMIT_GLOBAL", get("MINT_LIMIT_GLOBAL", "1000"), minimum=1
+            ),
+            trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
             job_lease_seconds=_number(
                 "JOB_LEASE_SECONDS", get("JOB_LEASE_SECONDS", "30"), minimum=1
             ),
@@ -266,6 +290,7 @@ class Settings:
             sweep_grace_seconds=_number(
                 "SWEEP_GRACE_SECONDS", get("SWEEP_GRACE_SECONDS", "30"), minimum=0.5
             ),
+            fault=get("IMAGEGATE_FAULT"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
         )
@@ -299,6 +324,7 @@ ENVIRONMENT_VARIABLES = frozenset(
         "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "WORKER_METRICS_PORT",
         "WORKER_CONCURRENCY", "WORKER_POOL", "GENERATION_MAX_RETRIES", "JOB_MAX_ATTEMPTS",
         "TASK_SOFT_TIME_LIMIT", "JOB_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS",
-        "SWEEP_GRACE_SECONDS", "LOG_FORMAT", "LOG_LEVEL",
+        "SWEEP_GRACE_SECONDS", "LOG_FORMAT", "LOG_LEVEL", "MINT_LIMIT_PER_ADDRESS",
+        "MINT_LIMIT_GLOBAL", "TRUSTED_PROXIES", "IMAGEGATE_FAULT",
     }
 )  # fmt: skip

@@ -72,17 +72,25 @@ class Stack:
             start_new_session=True,
         )
 
-    def start_api(self) -> None:
-        self._spawn("api", "api")
+    def start_api(
+        self, name: str = "api", extra: Mapping[str, str] | None = None, *, port: int | None = None
+    ) -> str:
+        """Start an API process; returns its base URL (the stack's own unless `port` is given)."""
+        url = self.url if port is None else f"http://127.0.0.1:{port}"
+        env = dict(extra or {})
+        if port is not None:
+            env["PORT"] = str(port)
+        self._spawn(name, "api", env)
 
         def healthy() -> bool:
-            self._check_alive("api")
+            self._check_alive(name)
             try:
-                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+                return httpx.get(url + "/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
                 return False
 
-        wait_until(healthy, timeout=30, what="the API to answer /healthz")
+        wait_until(healthy, timeout=30, what=f"{name} to answer /healthz")
+        return url
 
     def start_worker(self, name: str = "worker", extra: Mapping[str, str] | None = None) -> None:
         self._spawn(name, "worker", extra)

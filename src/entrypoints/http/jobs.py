@@ -16,6 +16,9 @@ from domain.services import Submitted, cancel_job, get_job, list_jobs, submit_ge
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
 from entrypoints.http.deps import Caller, caller_quota_headers
+from entrypoints.http.guards import require_json
+from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
+from entrypoints.http.idempotency import fingerprint, idempotent
 from entrypoints.http.observability import request_id_of
 from entrypoints.http.problems import problem_response
 from entrypoints.http.quota_headers import quota_headers
@@ -88,19 +91,31 @@ def _job_headers(job: Job) -> dict[str, str]:
     return headers
 
 
-@post("/v1/images/generations", status_code=202, tags=["images"])
+@post("/v1/images/generations", status_code=202, tags=["images"], guards=[require_json])
 async def create_generation(
     request: AnyRequest, data: GenerationBody, container: ApiContainer
 ) -> Response[JobOut]:
-    """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`."""
-    submitted = await _submit(request, data, container)
-    job = submitted.job
-    headers = {
-        "Location": f"/v1/jobs/{job.id}",
-        "Retry-After": "1",
-        **_charge_headers(submitted, container),
-    }
-    return Response(job_out(job), status_code=202, headers=headers)
+    """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
+    With an `Idempotency-Key` header, a retried request replays the first answer instead of
+    submitting (and charging) again."""
+
+    async def run() -> Response[Any]:
+        submitted = await _submit(request, data, container)
+        job = submitted.job
+        headers = {
+            "Location": f"/v1/jobs/{job.id}",
+            "Retry-After": "1",
+            **_charge_headers(submitted, container),
+        }
+        return Response(job_out(job), status_code=202, headers=headers)
+
+    return await idempotent(
+        container.idempotency,
+        api_key=require_credential(request).key,
+        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+        fp=fingerprint(request.url.path, data),
+        run=run,
+    )
 
 
 async def _generate_image_seed(

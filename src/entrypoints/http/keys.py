@@ -9,6 +9,7 @@ from domain import credits
 from domain.services import describe_key, mint_key, revoke_key
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, clear_key_cookie, key_cookie, require_credential
+from entrypoints.http.guards import enforce_mint_limit
 from entrypoints.http.quota_headers import quota_headers
 from entrypoints.http.schemas import KeyCreated, MeOut, me_out
 
@@ -16,9 +17,10 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @post("/v1/keys", status_code=201, tags=["keys"])
-async def create_key(container: ApiContainer) -> Response[KeyCreated]:
+async def create_key(request: AnyRequest, container: ApiContainer) -> Response[KeyCreated]:
     """Mint a key on the configured plan. The key is shown only in this response; it is also
-    set as an HttpOnly cookie for browser use."""
+    set as an HttpOnly cookie for browser use. Minting is rate limited per client address."""
+    await enforce_mint_limit(request, container)
     issued = await mint_key(container.settings.plan, quota=container.quota)
     return Response(
         KeyCreated(key=issued.key, key_id=issued.key_id, credits=issued.credits),
@@ -29,8 +31,9 @@ async def create_key(container: ApiContainer) -> Response[KeyCreated]:
 
 
 @post("/authorize", status_code=303, tags=["seed"])
-async def authorize(container: ApiContainer) -> Redirect:
+async def authorize(request: AnyRequest, container: ApiContainer) -> Redirect:
     """Seed alias: mint a key into the HttpOnly cookie and redirect to `/me`."""
+    await enforce_mint_limit(request, container)
     issued = await mint_key(container.settings.plan, quota=container.quota)
     return Redirect(
         "/me",

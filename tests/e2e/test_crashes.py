@@ -1,0 +1,123 @@
+"""Faults injected into real processes: workers killed mid-generation, an API that dies
+between charging and enqueueing. Nothing is lost and nothing is charged twice."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack, wait_until
+from tests.e2e.test_flow import bearer, mint
+
+FAST_RECOVERY = {
+    "JOB_LEASE_SECONDS": "2",
+    "SWEEP_INTERVAL_SECONDS": "0.3",
+    "SWEEP_GRACE_SECONDS": "2",
+    "PLACEHOLDER_DELAY_MS": "4000",
+}
+
+
+def job_state(client: httpx.Client, key: str, job_id: str) -> dict[str, object]:
+    return dict(client.get(f"/v1/jobs/{job_id}", headers=bearer(key)).json())
+
+
+def remaining(client: httpx.Client, key: str) -> int:
+    return int(client.get("/v1/me", headers=bearer(key)).json()["credits"]["remaining"])
+
+
+def test_worker_killed_mid_generation_the_job_still_succeeds_charged_once(
+    make_stack: type[Stack],
+) -> None:
+    stack = make_stack(FAST_RECOVERY)
+    stack.start_api()
+    stack.start_worker("doomed")
+    with stack.client() as client:
+        key = mint(client)
+        job_id = client.post(
+            "/v1/images/generations", json={"prompt": "p"}, headers=bearer(key)
+        ).json()["id"]
+        wait_until(
+            lambda: job_state(client, key, job_id)["status"] == "running",
+            timeout=30,
+            what="the job to start",
+        )
+        stack.kill("doomed")
+        assert job_state(client, key, job_id)["status"] == "running"
+        stack.start_worker("rescuer")
+        done = wait_until(
+            lambda: (state := job_state(client, key, job_id))["status"] == "succeeded" and state,
+            timeout=60,
+            what="the job to succeed on the new worker",
+        )
+        assert done["attempts"] == 2
+        assert done["credits"] == {"charged": 1, "refunded": 0}
+        assert remaining(client, key) == 9
+        assert "requeued 1" in stack.log("rescuer")
+
+
+def test_a_job_that_kills_every_worker_fails_as_worker_lost_refunded_once(
+    make_stack: type[Stack],
+) -> None:
+    cap = 3
+    stack = make_stack(
+        {**FAST_RECOVERY, "JOB_MAX_ATTEMPTS": str(cap), "GENERATION_MAX_RETRIES": "1"}
+    )
+    stack.start_api()
+    with stack.client() as client:
+        key = mint(client)
+        job_id = client.post(
+            "/v1/images/generations", json={"prompt": "p", "n": 2}, headers=bearer(key)
+        ).json()["id"]
+        for attempt in range(1, cap + 1):
+            name = f"worker{attempt}"
+            stack.start_worker(name)
+            wait_until(
+                lambda a=attempt: (
+                    job_state(client, key, job_id)["attempts"] == a
+                    and job_state(client, key, job_id)["status"] == "running"
+                ),
+                timeout=30,
+                what=f"attempt {attempt} to start",
+            )
+            stack.kill(name)
+        stack.start_worker("sweeper")
+        failed = wait_until(
+            lambda: (state := job_state(client, key, job_id))["status"] == "failed" and state,
+            timeout=60,
+            what="the job to fail",
+        )
+        assert failed["error"]["code"] == "worker_lost"  # type: ignore[index]
+        assert failed["attempts"] == cap
+        assert failed["credits"] == {"charged": 2, "refunded": 2}
+        assert remaining(client, key) == 10
+        # The sweeper keeps running: still refunded exactly once.
+        wait_until(lambda: "refunded 1" in stack.log("sweeper"), timeout=10, what="the refund")
+        assert remaining(client, key) == 10
+
+
+def test_api_killed_between_charge_and_enqueue_the_sweeper_enqueues_the_job(
+    make_stack: type[Stack],
+) -> None:
+    stack = make_stack({**FAST_RECOVERY, "PLACEHOLDER_DELAY_MS": "0"})
+    stack.start_api("doomed-api", {"IMAGEGATE_FAULT": "crash_before_enqueue"})
+    key = mint(stack.client())
+    with pytest.raises(httpx.TransportError):
+        stack.client().post("/v1/images/generations", json={"prompt": "p"}, headers=bearer(key))
+    wait_until(lambda: stack.processes["doomed-api"].poll() is not None, timeout=10, what="death")
+    assert stack.processes["doomed-api"].returncode == 70
+    stack.start_api()
+    with stack.client() as client:
+        jobs = client.get("/v1/jobs", headers=bearer(key)).json()["data"]
+        assert [job["status"] for job in jobs] == ["queued"]
+        assert remaining(client, key) == 9
+        stack.start_worker()
+        done = wait_until(
+            lambda: (
+                (state := job_state(client, key, jobs[0]["id"]))["status"] == "succeeded" and state
+            ),
+            timeout=60,
+            what="the swept job to succeed",
+        )
+        assert done["credits"] == {"charged": 1, "refunded": 0}
+        assert remaining(client, key) == 9
+        assert "enqueued 1" in stack.log("worker")
