@@ -52,7 +52,8 @@ class FakeOpenAI:
         self._call("POST", "/_fake/reset", {})
 
     def requests(self) -> list[dict[str, Any]]:
-        """Every generation request: `body`, `headers` (lower-case), `status`, `image_sha256`."""
+        """Every generation request: `body`, `headers` (lower-case), `status`, `image_sha256`,
+        `received_at` (the fake process's monotonic clock, in seconds)."""
         recorded: list[dict[str, Any]] = self._call("GET", "/_fake/requests")["requests"]
         return recorded
 

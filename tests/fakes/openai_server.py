@@ -9,6 +9,7 @@ Control API (no auth; loopback only):
   POST /_fake/mode    entry                        the answer once the queue is empty
   POST /_fake/reset                                forget requests, stats, script and mode
   GET  /_fake/requests                             {"requests": [{body, headers, status, ...}]}
+                                                   (`received_at`: the fake's monotonic clock, s)
   GET  /_fake/stats                                {"calls", "in_flight", "max_in_flight", ...}
 
 An entry is {"kind": K, "times": 1, "delay": 0.0, ...}; kinds are in `ERRORS` plus `ok`,
@@ -157,6 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
             "body": body,
             "status": None,
             "image_sha256": [],
+            "received_at": time.monotonic(),  # the fake's own clock: compare records, not hosts
         }
         call = state.begin(record)
         status: int | None = None
