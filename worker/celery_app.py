@@ -52,7 +52,6 @@ def create_celery(settings: Settings) -> Celery:
         # its upstream timeout and the sweeper catches anything stuck past its deadline.
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         worker_send_task_events=False,

@@ -2,14 +2,18 @@
 
 Each transition is one atomic script that checks the current status first, so concurrent
 workers, redeliveries, cancels and sweepers can neither move a job backwards nor refund it
-twice. Three sorted sets make crashes recoverable: leases (running jobs), the outbox (queued
-jobs not yet on the broker) and owed refunds. `RedisJobRepository` is the API's async view;
-`RedisJobLedger` is the worker's and the sweeper's sync view.
+twice. Three sorted sets make crashes recoverable: leases (running jobs), the outbox (every
+queued job, scored by when the sweeper should next make sure the broker has it: at once
+until the first enqueue succeeds, then every `recheck_seconds` until a worker claims it, so a
+message lost with a crashed worker's prefetch is sent again) and owed refunds.
+`RedisJobRepository` is the API's async view; `RedisJobLedger` is the worker's and the
+sweeper's sync view.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,9 +46,12 @@ def _text(value: Any) -> str:
 class RedisJobRepository:
     """The API's view of jobs (async). Reads are scoped to the owner."""
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str = "ig") -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, prefix: str = "ig", recheck_seconds: float = 600
+    ) -> None:
         self._redis = client
         self._keys = JobKeys(prefix)
+        self._recheck_ms = int(recheck_seconds * 1000)
         self._cancel = client.register_script(lua.CANCEL)
         self._claim_refund = client.register_script(lua.CLAIM_REFUND)
         self._release_refund = client.register_script(lua.RELEASE_REFUND)
@@ -66,7 +73,9 @@ class RedisJobRepository:
             await pipe.execute()
 
     async def mark_enqueued(self, job_id: str) -> None:
-        await self._redis.zrem(self._keys.outbox, job_id)
+        # XX: a worker that already claimed the job took it out; do not put it back.
+        due = int(time.time() * 1000) + self._recheck_ms
+        await self._redis.zadd(self._keys.outbox, {job_id: due}, xx=True)
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         raw = await self._redis.hgetall(self._keys.job(job_id))
@@ -126,9 +135,12 @@ class RedisJobRepository:
 class RedisJobLedger:
     """The worker's and the sweeper's view of jobs (sync): atomic state transitions."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "ig") -> None:
+    def __init__(
+        self, client: redis.Redis, *, prefix: str = "ig", recheck_seconds: float = 600
+    ) -> None:
         self._redis = client
         self._keys = JobKeys(prefix)
+        self._recheck_ms = int(recheck_seconds * 1000)
         scripts = (
             "START", "RENEW", "REQUEUE", "SUCCEED", "FAIL", "CLAIM_REFUND", "RELEASE_REFUND",
             "RECLAIM", "UNENQUEUED", "REFUNDS_DUE",
@@ -207,7 +219,8 @@ class RedisJobLedger:
         return [_text(i) for i in ids]
 
     def mark_enqueued(self, job_id: str) -> None:
-        self._redis.zrem(self._keys.outbox, job_id)
+        due = int(time.time() * 1000) + self._recheck_ms
+        self._redis.zadd(self._keys.outbox, {job_id: due}, xx=True)
 
     def refunds_due(self, before: datetime, limit: int) -> list[Job]:
         k = self._keys

@@ -37,7 +37,7 @@ class JobKeys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.leases = f"{prefix}:leases"  # running job → lease expiry (ms)
-        self.outbox = f"{prefix}:outbox"  # queued job not yet on the broker → since (ms)
+        self.outbox = f"{prefix}:outbox"  # queued job → when to make sure the broker has it (ms)
         self.refunds = f"{prefix}:refunds"  # ended job whose refund is owed → since (ms)
 
     def job(self, job_id: str) -> str:

@@ -76,7 +76,8 @@ class JobRepository(Protocol):
         ...
 
     async def mark_enqueued(self, job_id: str) -> None:
-        """The job reached the broker: take it out of the outbox."""
+        """The job reached the broker; check on it again only if no worker claims it for long
+        (a worker that crashed with the message prefetched)."""
         ...
 
     async def claim_refund(self, job_id: str) -> int:
@@ -133,7 +134,8 @@ class JobLedger(Protocol):
         ...
 
     def unenqueued(self, before: datetime, limit: int) -> list[str]:
-        """Queued jobs recorded before `before` that never reached the broker."""
+        """Queued jobs due before `before` that never reached the broker, or that no worker
+        claimed for too long after it did."""
         ...
 
     def mark_enqueued(self, job_id: str) -> None: ...

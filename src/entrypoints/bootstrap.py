@@ -189,7 +189,7 @@ def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer
         clock=clock,
         redis=client,
         quota=MeteredQuotaProvider(quota, metrics, provider=settings.quota_provider),
-        jobs=RedisJobRepository(client),
+        jobs=RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds),
         queue=queue_type(celery, task_name=GENERATE_TASK, queue=QUEUE),
         images=build_image_store(settings),
         celery=celery,
@@ -208,7 +208,7 @@ def build_worker_deps(
 ) -> WorkerDeps:
     client = _sync_redis(settings)
     clock = clock or SystemClock()
-    ledger = RedisJobLedger(client)
+    ledger = RedisJobLedger(client, recheck_seconds=settings.queued_recheck_seconds)
     metrics = metrics or Metrics()
     provider, generator = settings.quota_provider, settings.image_generator
     return WorkerDeps(

@@ -1,4 +1,4 @@
-"""The `imagegate` command: `dev` (everything in one terminal), `api` and `worker`."""
+"""The `imagegate` command: `dev` (everything in one terminal), `api`, `worker` and `doctor`."""
 
 from __future__ import annotations
 
@@ -56,9 +56,12 @@ def run_api(settings: Settings) -> None:
 
 def run_worker(settings: Settings) -> None:
     from entrypoints.bootstrap import build_worker
+    from entrypoints.supervise import is_supervised, supervise, worker_argv
     from worker.celery_app import QUEUE
 
     settings.require_redis()
+    if not is_supervised():
+        sys.exit(supervise(worker_argv()))
     app = build_worker(settings)
     app.worker_main(
         [
@@ -146,7 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("dev", help="embedded Valkey + API + one worker, for development")
     commands.add_parser("api", help="the HTTP API (uvicorn)")
     commands.add_parser("worker", help="a Celery worker")
+    commands.add_parser("doctor", help="check the configuration and the services it names")
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reports configuration errors itself, with the rest
+        from entrypoints.doctor import run as run_doctor
+
+        sys.exit(run_doctor())
     settings = _load_settings()
     if args.command == "dev":
         sys.exit(run_dev(settings))

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from domain.errors import InvalidRequest
 from domain.models import Plan, RefillInterval
+from domain.validation import capabilities_for
 
 DEFAULT_OPENAI_IMAGE_MODEL = "gpt-image-1.5"
 PLACEHOLDER_MODEL = "placeholder"
@@ -59,6 +61,14 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return value
+
+
+def _servable_model(name: str, model: str) -> None:
+    """A retired or unknown model would refuse every job at submit: stop at startup instead."""
+    try:
+        capabilities_for(model)
+    except InvalidRequest as exc:
+        raise ConfigError(f"{name}: {exc.detail}") from None
 
 
 def _s3_url(name: str, raw: str | None) -> str | None:
@@ -123,6 +133,7 @@ class Settings:
     job_lease_seconds: float = 30.0
     sweep_interval_seconds: float = 5.0
     sweep_grace_seconds: float = 30.0
+    queued_recheck_seconds: float = 600.0
     redis_timeout_seconds: float = 2.0
     # Fault injection for the crash tests only (IMAGEGATE_FAULT=crash_before_enqueue).
     fault: str | None = None
@@ -224,6 +235,8 @@ class Settings:
             openai_base_url=get("OPENAI_BASE_URL"),
             openai_image_model=get("OPENAI_IMAGE_MODEL", DEFAULT_OPENAI_IMAGE_MODEL),
         )
+        if generator == "openai":
+            _servable_model("OPENAI_IMAGE_MODEL", str(values["openai_image_model"]))
         if "OPENAI_TIMEOUT_SECONDS" in env:
             values["openai_timeout_seconds"] = _number(
                 "OPENAI_TIMEOUT_SECONDS", env["OPENAI_TIMEOUT_SECONDS"], minimum=1
@@ -290,6 +303,9 @@ class Settings:
             sweep_grace_seconds=_number(
                 "SWEEP_GRACE_SECONDS", get("SWEEP_GRACE_SECONDS", "30"), minimum=0.5
             ),
+            queued_recheck_seconds=_number(
+                "QUEUED_RECHECK_SECONDS", get("QUEUED_RECHECK_SECONDS", "600"), minimum=1
+            ),
             fault=get("IMAGEGATE_FAULT"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -326,5 +342,6 @@ ENVIRONMENT_VARIABLES = frozenset(
         "TASK_SOFT_TIME_LIMIT", "JOB_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS",
         "SWEEP_GRACE_SECONDS", "LOG_FORMAT", "LOG_LEVEL", "MINT_LIMIT_PER_ADDRESS",
         "MINT_LIMIT_GLOBAL", "TRUSTED_PROXIES", "IMAGEGATE_FAULT",
+        "QUEUED_RECHECK_SECONDS",
     }
 )  # fmt: skip

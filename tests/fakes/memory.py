@@ -202,7 +202,8 @@ class MemoryLedger:
         return [j for j, since in self.outbox.items() if since <= before][:limit]
 
     def mark_enqueued(self, job_id: str) -> None:
-        self.outbox.pop(job_id, None)
+        if job_id in self.outbox:  # checked on again only long after
+            self.outbox[job_id] = datetime.max.replace(tzinfo=UTC)
 
     def refunds_due(self, before: datetime, limit: int) -> list[Job]:
         due = [j for j, since in self.refunds.items() if since <= before]

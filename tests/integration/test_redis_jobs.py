@@ -106,6 +106,11 @@ async def test_claim_is_exclusive_while_the_lease_lives(
     assert ledger.unenqueued(clock.now(), 10) == [job.id]
     ledger.mark_enqueued(job.id)
     assert ledger.unenqueued(clock.now(), 10) == []
+    # Unclaimed ten minutes after the broker took it: a crashed worker may have had it.
+    assert ledger.unenqueued(clock.now() + timedelta(seconds=601), 10) == [job.id]
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    ledger.mark_enqueued(job.id)  # a late mark must not put a claimed job back
+    assert ledger.unenqueued(clock.now() + timedelta(days=1), 10) == []
 
 
 async def test_lost_workers_exhaust_attempts_into_worker_lost(
