@@ -21,6 +21,8 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 _GENERATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0)
 _QUOTA_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 UNMATCHED_ROUTE = "unmatched"
+# Clients may send any token as a method: anything else is "OTHER", so labels stay bounded.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -76,7 +78,7 @@ class Metrics:
         )
 
     def observe_http(self, method: str, route: str, status: int, seconds: float | None) -> None:
-        labels = (method, route, str(status))
+        labels = (method if method in _METHODS else "OTHER", route, str(status))
         self.http_requests.labels(*labels).inc()
         if seconds is not None:
             self.http_duration.labels(*labels).observe(seconds)
