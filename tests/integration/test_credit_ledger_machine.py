@@ -1,0 +1,238 @@
+"""A hypothesis state machine over the real Redis adapters and the domain use cases:
+submit / cancel / generation outcomes / lost workers / sweeps / refills, in any order.
+
+Invariants after every step:
+- no key goes below zero, and its balance is exactly what the model expects;
+- credits charged - refunded = credits of jobs that ran or may still run: once a sweep has
+  passed, no failed or canceled job keeps a credit;
+- no job is refunded twice (the quota saw exactly the refunds the jobs record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
+from domain.errors import (
+    ContentPolicyViolation,
+    JobNotCancelable,
+    QuotaExceeded,
+    UpstreamUnavailable,
+)
+from domain.generation import WorkerPolicy, run_generation, sweep
+from domain.models import ImageRequest, Job, JobStatus, Plan, RefillInterval
+from domain.services import cancel_job, submit_generation
+from tests.fakes.clock import FrozenClock
+from tests.fakes.memory import MemoryImages, MemoryQueue, NoLeases, ScriptedGenerator
+
+PLAN = Plan.build(6, RefillInterval.DAILY, 6)
+POLICY = WorkerPolicy(max_attempts=3, lease_seconds=30)
+GRACE = timedelta(seconds=30)
+
+
+class CountingRefunder:
+    def __init__(self, inner: RedisCreditRefunder) -> None:
+        self.inner = inner
+        self.total = 0
+
+    def refund(self, key_id: str, amount: int) -> None:
+        self.inner.refund(key_id, amount)
+        self.total += amount
+
+
+class CreditLedgerMachine(RuleBasedStateMachine):
+    redis_url = ""
+    jobs_bundle = Bundle("jobs")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.sync = redis.Redis.from_url(self.redis_url)
+        self.sync.flushdb()
+        self.clock = FrozenClock(datetime.now(UTC).replace(hour=12, minute=0))
+        self.aredis = aioredis.Redis.from_url(self.redis_url)
+        self.quota = RedisQuotaProvider(self.aredis, self.clock)
+        self.jobs = RedisJobRepository(self.aredis)
+        self.ledger = RedisJobLedger(self.sync)
+        self.refunder = CountingRefunder(RedisCreditRefunder(self.sync))
+        self.queue = MemoryQueue()
+        self.images = MemoryImages()
+        issued = self.run(self.quota.mint(PLAN))
+        self.key, self.key_id = issued.key, issued.key_id
+        self.expected_balance = PLAN.credits
+        self.job_ids: list[str] = []
+        self.api_refunds = 0
+        self.swept = False  # True right after a sweep, until the next rule
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return self.loop.run_until_complete(coro)
+
+    def teardown(self) -> None:
+        self.run(self.aredis.aclose())
+        self.loop.close()
+        self.sync.close()
+
+    def all_jobs(self) -> list[Job]:
+        jobs = [self.ledger.get(job_id) for job_id in self.job_ids]
+        return [job for job in jobs if job is not None]
+
+    def refunded_total(self) -> int:
+        return sum(job.refunded for job in self.all_jobs())
+
+    def track_refunds(self, before: int) -> None:
+        self.expected_balance += self.refunded_total() - before
+
+    def submit_coro(self, request: ImageRequest):  # type: ignore[no-untyped-def]
+        return submit_generation(
+            self.key, request, quota=self.quota, jobs=self.jobs, queue=self.queue,
+            clock=self.clock, job_ttl=timedelta(days=30),
+        )  # fmt: skip
+
+    # --- rules -------------------------------------------------------------------------
+
+    @rule(target=jobs_bundle, n=st.integers(1, 4))
+    def submit(self, n: int) -> str:
+        self.swept = False
+        request = ImageRequest(prompt="p", n=n, model="placeholder")
+        try:
+            submitted = self.run(
+                submit_generation(
+                    self.key,
+                    request,
+                    quota=self.quota,
+                    jobs=self.jobs,
+                    queue=self.queue,
+                    clock=self.clock,
+                    job_ttl=timedelta(days=30),
+                )  # fmt: skip
+            )
+        except QuotaExceeded:
+            assert self.expected_balance < n
+            return "refused"
+        assert self.expected_balance >= n
+        self.expected_balance -= n
+        self.job_ids.append(submitted.job.id)
+        return submitted.job.id
+
+    @rule(job_id=jobs_bundle)
+    def cancel(self, job_id: str) -> None:
+        if job_id == "refused":
+            return
+        before = self.refunded_total()
+        try:
+            job = self.run(
+                cancel_job(job_id, owner=self.key_id, jobs=self.jobs, quota=self.quota,
+                           clock=self.clock)
+            )  # fmt: skip
+            assert job.status is JobStatus.CANCELED
+            self.api_refunds += job.charged
+        except JobNotCancelable:
+            pass
+        self.track_refunds(before)
+
+    @rule(job_id=jobs_bundle, outcome=st.sampled_from(["ok", "transient", "permanent"]))
+    def deliver(self, job_id: str, outcome: str) -> None:
+        """A worker receives the job's message and the upstream answers `outcome`."""
+        self.swept = False
+        if job_id == "refused":
+            return
+        errors = {"ok": [], "transient": [UpstreamUnavailable()], "permanent": [
+            ContentPolicyViolation()]}[outcome]  # fmt: skip
+        before = self.refunded_total()
+        run_generation(
+            job_id, ledger=self.ledger, generator=ScriptedGenerator(list(errors)),
+            store=self.images, refunder=self.refunder, leases=NoLeases(), clock=self.clock,
+            policy=POLICY, may_retry=True,
+        )  # fmt: skip
+        self.track_refunds(before)
+
+    @rule(job_id=jobs_bundle)
+    def lose_worker(self, job_id: str) -> None:
+        """A worker claims the job and dies without a word."""
+        self.swept = False
+        if job_id != "refused":
+            self.ledger.start(
+                job_id, self.clock.now(), max_attempts=POLICY.max_attempts,
+                lease_seconds=POLICY.lease_seconds,
+            )  # fmt: skip
+
+    @rule()
+    def sweep_later(self) -> None:
+        self.clock.advance(seconds=POLICY.lease_seconds + GRACE.total_seconds() + 1)
+        before = self.refunded_total()
+        sweep(
+            ledger=self.ledger, dispatcher=self.queue, refunder=self.refunder, clock=self.clock,
+            policy=POLICY, grace=GRACE,
+        )  # fmt: skip
+        self.track_refunds(before)
+        self.swept = True
+        # Once a sweep has passed, no failed or canceled job keeps a credit.
+        for job in self.all_jobs():
+            if job.status in (JobStatus.FAILED, JobStatus.CANCELED):
+                assert job.refunded == job.charged, job
+
+    @rule()
+    def refill(self) -> None:
+        tomorrow = (self.clock.now() + timedelta(days=1)).replace(hour=0, minute=0, second=1)
+        self.clock.set(tomorrow)
+        amount = PLAN.refill.amount if PLAN.refill else 0
+        self.expected_balance = max(self.expected_balance, amount)
+
+    # --- invariants --------------------------------------------------------------------
+
+    @invariant()
+    def balance_matches_the_model_and_never_goes_negative(self) -> None:
+        info = self.run(self.quota.describe(self.key))
+        assert info is not None
+        assert info.remaining is not None
+        assert info.remaining >= 0
+        assert info.remaining == self.expected_balance
+
+    @invariant()
+    def only_jobs_that_ran_or_may_run_keep_their_credits(self) -> None:
+        for job in self.all_jobs():
+            assert job.refunded in (0, job.charged)
+            if job.status not in (JobStatus.FAILED, JobStatus.CANCELED):
+                assert job.refunded == 0, job
+        if self.swept:
+            # Refunds owed by failed jobs are made by the next sweep at the latest.
+            spent = sum(job.charged - job.refunded for job in self.all_jobs())
+            ran_or_may_run = sum(
+                job.charged
+                for job in self.all_jobs()
+                if job.status in (JobStatus.SUCCEEDED, JobStatus.QUEUED, JobStatus.RUNNING)
+            )
+            assert spent == ran_or_may_run
+
+    @invariant()
+    def no_job_is_refunded_twice(self) -> None:
+        assert self.refunder.total + self.api_refunds == self.refunded_total()
+
+
+@pytest.mark.timeout(300)
+def test_credit_ledger_state_machine(redis_url: str) -> None:
+    CreditLedgerMachine.redis_url = redis_url
+    run_state_machine_as_test(
+        CreditLedgerMachine,
+        settings=settings(
+            max_examples=100,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
