@@ -8,6 +8,7 @@ import re
 from typing import Annotated, Any
 
 from litestar import Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from domain.errors import ImageNotFound, InvalidRequest, JobNotFound
@@ -20,7 +21,7 @@ from entrypoints.http.guards import require_json
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import fingerprint, idempotent
 from entrypoints.http.observability import request_id_of
-from entrypoints.http.problems import problem_response
+from entrypoints.http.problems import problem_response, problem_responses
 from entrypoints.http.quota_headers import quota_headers
 from entrypoints.http.schemas import (
     GenerationBody,
@@ -91,7 +92,16 @@ def _job_headers(job: Job) -> dict[str, str]:
     return headers
 
 
-@post("/v1/images/generations", status_code=202, tags=["images"], guards=[require_json])
+SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
+
+
+@post(
+    "/v1/images/generations",
+    status_code=202,
+    tags=["images"],
+    guards=[require_json],
+    responses=SUBMIT_ERRORS,
+)
 async def create_generation(
     request: AnyRequest, data: GenerationBody, container: ApiContainer
 ) -> Response[JobOut]:
@@ -141,13 +151,23 @@ async def _generate_image_seed(
     return Response(job_out(job), status_code=202, headers=headers)
 
 
-generate_image_seed = post("/generate_image", status_code=200, tags=["seed"])(_generate_image_seed)
+generate_image_seed = post(
+    "/generate_image",
+    status_code=200,
+    tags=["seed"],
+    guards=[require_json],
+    responses={**SUBMIT_ERRORS, **problem_responses(502)},
+)(_generate_image_seed)
 generate_image_seed_hyphen = post(
-    "/generate-image", status_code=200, tags=["seed"], include_in_schema=False
+    "/generate-image",
+    status_code=200,
+    tags=["seed"],
+    include_in_schema=False,
+    guards=[require_json],
 )(_generate_image_seed)
 
 
-@get("/v1/jobs/{job_id:str}", tags=["jobs"])
+@get("/v1/jobs/{job_id:str}", tags=["jobs"], responses=problem_responses(401, 404, 503))
 async def read_job(
     request: AnyRequest, job_id: str, caller: Caller, container: ApiContainer
 ) -> Response[JobOut]:
@@ -162,7 +182,7 @@ async def read_job(
     return Response(job_out(job), headers={**headers, **caller_quota_headers(caller, container)})
 
 
-@get("/v1/jobs", tags=["jobs"])
+@get("/v1/jobs", tags=["jobs"], responses=problem_responses(400, 401, 422, 503))
 async def read_jobs(
     caller: Caller,
     container: ApiContainer,
@@ -180,7 +200,12 @@ async def read_jobs(
     return Response(body, headers={"Cache-Control": "private, no-cache"})
 
 
-@post("/v1/jobs/{job_id:str}/cancel", status_code=200, tags=["jobs"])
+@post(
+    "/v1/jobs/{job_id:str}/cancel",
+    status_code=200,
+    tags=["jobs"],
+    responses=problem_responses(401, 403, 404, 409, 503),
+)
 async def cancel(job_id: str, caller: Caller, container: ApiContainer) -> JobOut:
     """Cancel a queued job: it becomes `canceled` and its credits are refunded."""
     job = await cancel_job(
@@ -191,7 +216,17 @@ async def cancel(job_id: str, caller: Caller, container: ApiContainer) -> JobOut
     return job_out(job)
 
 
-@get("/v1/jobs/{job_id:str}/images/{index:int}", tags=["jobs"], media_type="image/png")
+@get(
+    "/v1/jobs/{job_id:str}/images/{index:int}",
+    tags=["jobs"],
+    media_type="image/png",
+    responses={
+        304: ResponseSpec(
+            data_container=None, description="Not modified (ETag matched)", generate_examples=False
+        ),
+        **problem_responses(401, 404, 503),
+    },
+)
 async def read_image(
     request: AnyRequest, job_id: str, index: int, caller: Caller, container: ApiContainer
 ) -> Response[bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from entrypoints.bootstrap import ApiContainer
 
@@ -17,7 +18,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["ops"])
+@get(
+    "/readyz",
+    tags=["ops"],
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, str | dict[str, str]],
+            description="Not ready",
+            generate_examples=False,
+        )
+    },
+)
 async def readyz(container: ApiContainer) -> Response[dict[str, object]]:
     """Readiness: Redis (jobs and quota) and the broker answer."""
     checks: dict[str, str] = {}

@@ -8,6 +8,7 @@ from http import HTTPStatus
 import redis.exceptions
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from domain import errors
 from entrypoints.http.auth import AnyRequest
@@ -48,6 +49,19 @@ _CODE_BY_STATUS = {
     500: "internal",
     503: "unavailable",
 }
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route may answer."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=HTTPStatus(status).phrase,
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def problem_response(
