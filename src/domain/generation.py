@@ -90,7 +90,16 @@ def run_generation(
             log.exception("job %s: unexpected error during generation", job_id)
             error = JobError("internal", "The generation failed unexpectedly.")
             return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
-        stored = [store.put(job_id, index, image) for index, image in enumerate(generated)]
+        try:
+            stored = [store.put(job_id, index, image) for index, image in enumerate(generated)]
+        except Exception as exc:  # the image store is away: the images are lost, try again
+            log.warning("job %s: storing images failed: %r", job_id, exc)
+            error = JobError("store_unavailable", "The images could not be stored.")
+            if may_retry and job.attempts < policy.max_attempts:
+                delay = backoff(job.attempts)
+                ledger.requeue(job_id, error, due=clock.now() + timedelta(seconds=delay))
+                return GenerationOutcome(status=JobStatus.QUEUED, retry_after=delay)
+            return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
         if ledger.succeed(job_id, stored, clock.now()) is None:
             store.delete(job_id)  # the job ended some other way meanwhile (e.g. the sweeper)
             return GenerationOutcome(status=None)

@@ -261,3 +261,23 @@ def test_end_user_id_is_stable_and_not_the_key_id() -> None:
     assert end_user_id("key_abc") == end_user_id("key_abc")
     assert "key_abc" not in end_user_id("key_abc")
     assert end_user_id("key_abc") != end_user_id("key_abd")
+
+
+class BrokenImages(MemoryImages):
+    def put(self, job_id, index, image):  # type: ignore[no-untyped-def]
+        raise OSError("disk gone")
+
+
+async def test_a_store_failure_retries_then_fails_and_refunds(world: World) -> None:
+    key = (await mint_key(PLAN, quota=world.quota)).key
+    job = (await world.submit(key)).job
+    world.images = BrokenImages()
+    first = world.run(job.id, ScriptedGenerator())
+    assert first.retry
+    assert world.jobs.jobs[job.id].status is JobStatus.QUEUED
+    world.run(job.id, ScriptedGenerator())
+    assert world.run(job.id, ScriptedGenerator()).status is JobStatus.FAILED
+    error = world.jobs.jobs[job.id].error
+    assert error is not None
+    assert error.code == "store_unavailable"
+    assert world.quota.refunds == [(job.owner, 2)]
