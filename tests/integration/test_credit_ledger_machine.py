@@ -119,7 +119,7 @@ class CreditLedgerMachine(RuleBasedStateMachine):
                     queue=self.queue,
                     clock=self.clock,
                     job_ttl=timedelta(days=30),
-                )  # fmt: skip
+                )
             )
         except QuotaExceeded:
             assert self.expected_balance < n
