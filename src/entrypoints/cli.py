@@ -107,7 +107,7 @@ def run_dev(settings: Settings) -> int:
     url = f"http://{settings.host}:{settings.port}"
     print(
         f"imagegate dev: API on {url} (docs {url}/schema/swagger); Ctrl-C stops everything.\n"
-        f"  try: curl -s -c jar -b jar -X POST {url}/authorize -L"
+        f"  try: curl -s -c jar -b jar -d '' -L {url}/authorize"
         f" && curl -s -b jar -X POST {url}/generate_image"
         " -H 'content-type: application/json' -d '{\"prompt\": \"a lighthouse at dusk\"}'"
     )
