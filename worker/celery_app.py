@@ -17,7 +17,11 @@ def visibility_timeout(settings: Settings) -> int:
     return max(3600, settings.task_time_limit * attempts + 60 * attempts)
 
 
-def create_celery(settings: Settings) -> Celery:
+def create_celery(settings: Settings, *, batch_publishing: bool = False) -> Celery:
+    """The app both sides use. `batch_publishing` (the API's relay): kombu pipelines a batch of
+    messages only when timed-out commands are not retried automatically (a replayed pipeline
+    could duplicate a message); the relay retries a failed batch itself, and a duplicate
+    message is harmless (a worker skips a job that is already claimed or finished)."""
     app = Celery("imagegate", set_as_current=False)
     app.conf.update(
         broker_url=settings.broker_url,
@@ -27,7 +31,7 @@ def create_celery(settings: Settings) -> Celery:
             "visibility_timeout": visibility_timeout(settings),
             "socket_connect_timeout": settings.redis_timeout_seconds,
             "socket_timeout": max(5.0, settings.redis_timeout_seconds),
-            "retry_on_timeout": True,
+            "retry_on_timeout": not batch_publishing,
             "health_check_interval": 10,
         },
         # Publishing from the API must fail fast: the caller is refunded and told 503.

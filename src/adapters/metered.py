@@ -26,7 +26,13 @@ from domain.models import (
     Plan,
     StoredImage,
 )
-from domain.ports import CreditRefunder, ImageGenerator, JobLedger, QuotaProvider
+from domain.ports import (
+    CreditRefunder,
+    ImageGenerator,
+    JobAdmission,
+    JobLedger,
+    QuotaProvider,
+)
 
 T = TypeVar("T")
 
@@ -76,6 +82,28 @@ class MeteredQuotaProvider:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+class MeteredJobAdmission:
+    """JobAdmission: its latency as the quota's `charge`, and the credits it charged."""
+
+    def __init__(self, inner: JobAdmission, metrics: Metrics, *, provider: str) -> None:
+        self._inner = inner
+        self._metrics = metrics
+        self._provider = provider
+
+    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+        started, outcome = time.perf_counter(), "error"
+        try:
+            charge, job = await self._inner.admit(key, draft)
+            outcome = "ok"
+        finally:
+            self._metrics.quota_duration.labels(self._provider, "charge", outcome).observe(
+                time.perf_counter() - started
+            )
+        if job is not None:
+            self._metrics.credits_charged.inc(job.charged)
+        return charge, job
 
 
 class MeteredCreditRefunder:

@@ -43,6 +43,13 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def record_bounds(job: Job) -> tuple[int, str]:
+    """When the job's keys expire (epoch s), and the owner-index member below which entries
+    belong to expired jobs."""
+    ttl_ms = ms(job.expires_at) - ms(job.created_at)
+    return int(job.expires_at.timestamp()) + 1, f"{ms(job.created_at) - ttl_ms:013d}"
+
+
 class RedisJobRepository:
     """The API's view of jobs (async). Reads are scoped to the owner."""
 
@@ -60,9 +67,7 @@ class RedisJobRepository:
         """Record the job and put it in the outbox, in one transaction."""
         keys = self._keys
         index = keys.owner_index(job.owner)
-        expire_at = int(job.expires_at.timestamp()) + 1
-        ttl_ms = ms(job.expires_at) - ms(job.created_at)
-        cutoff = f"{ms(job.created_at) - ttl_ms:013d}"
+        expire_at, cutoff = record_bounds(job)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.job(job.id), mapping=dict(encode_job(job)))  # type: ignore[arg-type]
             pipe.expireat(keys.job(job.id), expire_at)
@@ -72,10 +77,13 @@ class RedisJobRepository:
             pipe.zadd(keys.outbox, {job.id: ms(job.created_at)})
             await pipe.execute()
 
-    async def mark_enqueued(self, job_id: str) -> None:
-        # XX: a worker that already claimed the job took it out; do not put it back.
+    async def mark_enqueued(self, job_ids: Sequence[str]) -> None:
+        """The broker has these jobs: check on them again only after `recheck_seconds`."""
+        if not job_ids:
+            return
+        # XX: a worker that already claimed a job took it out; do not put it back.
         due = int(time.time() * 1000) + self._recheck_ms
-        await self._redis.zadd(self._keys.outbox, {job_id: due}, xx=True)
+        await self._redis.zadd(self._keys.outbox, dict.fromkeys(job_ids, due), xx=True)
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         raw = await self._redis.hgetall(self._keys.job(job_id))

@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import redis
 import redis.asyncio
+from redis.commands.core import AsyncScript
 from redis.typing import EncodableT, FieldT
 
 from domain.credits import last_refill_at
@@ -169,6 +171,13 @@ class RedisQuotaProvider:
     async def charge(self, key: str, cost: int) -> Charge:
         return (await self._verify(key, cost)).charge()
 
+    async def charge_with(
+        self, key: str, cost: int, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]
+    ) -> Charge:
+        """Charge as `charge` does, in a script that does more in the same atomic step: it
+        takes KEYS[1] and ARGV[1..4] as the charge script does, then `keys` and `args`."""
+        return (await self._verify(key, cost, script=script, keys=keys, args=args)).charge()
+
     async def describe(self, key: str) -> KeyInfo | None:
         verdict = await self._verify(key, 0)
         if verdict.status != KeyStatus.VALID or verdict.key_id is None:
@@ -198,16 +207,27 @@ class RedisQuotaProvider:
     async def aclose(self) -> None:
         """Nothing to release: the Redis client belongs to the caller."""
 
-    async def _verify(self, key: str, cost: int) -> _Verdict:
+    async def _verify(
+        self,
+        key: str,
+        cost: int,
+        *,
+        script: AsyncScript | None = None,
+        keys: Sequence[str] = (),
+        args: Sequence[EncodableT] = (),
+    ) -> _Verdict:
+        """Run the charge script, or `script`: one that charges the same way (KEYS[1] and
+        ARGV[1..4] as the charge script) and does more with `keys` and `args` after those."""
         if cost < 0:
             raise ValueError("cost must be >= 0")
         digest = key_digest(key)
         refill = self._refills.get(digest, self._last_refill)
+        run = script or self._charge_script
         for _ in range(2):
             try:
-                reply = await self._charge_script(
-                    keys=[self._layout.record(digest)],
-                    args=[cost, *_refill_args(refill, self._clock)],
+                reply = await run(
+                    keys=[self._layout.record(digest), *keys],
+                    args=[cost, *_refill_args(refill, self._clock), *args],
                 )
             except redis.RedisError as exc:
                 raise _unavailable("charge", exc) from exc

@@ -75,11 +75,6 @@ class JobRepository(Protocol):
         """Forget a job that never reached the queue."""
         ...
 
-    async def mark_enqueued(self, job_id: str) -> None:
-        """The job reached the broker; check on it again only if no worker claims it for long
-        (a worker that crashed with the message prefetched)."""
-        ...
-
     async def claim_refund(self, job_id: str) -> int:
         """Mark the job refunded; returns the credits to give back (0 if already refunded)."""
         ...
@@ -155,8 +150,23 @@ class JobDispatcher(Protocol):
     def enqueue_sync(self, job_id: str) -> None: ...
 
 
+class JobAdmission(Protocol):
+    """Charge a key for a job and record the job — queued, owned by the key's id, in the
+    outbox — or do neither. A refused charge records nothing."""
+
+    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+        """`draft` is the job without its owner; returns the charge and, when it passed, the
+        recorded job."""
+        ...
+
+
 class JobQueue(Protocol):
-    """Hands a job id to the workers."""
+    """Hands a recorded job (in the outbox) to the workers. The adapter takes it out of the
+    outbox once the broker has it."""
+
+    def accepting(self) -> bool:
+        """False while the broker is known to be unreachable: submits are refused up front."""
+        ...
 
     async def enqueue(self, job_id: str) -> None: ...
 

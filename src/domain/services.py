@@ -28,6 +28,7 @@ from domain.models import (
 )
 from domain.ports import (
     Clock,
+    JobAdmission,
     JobQueue,
     JobRepository,
     QuotaProvider,
@@ -91,6 +92,28 @@ class Submitted:
     charge: Charge
 
 
+@dataclass(frozen=True, slots=True)
+class ChargeThenRecord:
+    """The general JobAdmission, for any quota provider: charge, then record the job. A job
+    that cannot be recorded is refunded at once."""
+
+    quota: QuotaProvider
+    jobs: JobRepository
+
+    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+        charge = await self.quota.charge(key, draft.charged)
+        if not charge.accepted or charge.key_id is None:
+            return charge, None
+        job = draft.evolve(owner=charge.key_id)
+        try:
+            await self.jobs.add(job)
+        except Exception as exc:
+            log.warning("recording job failed, refunding %s credits: %r", job.charged, exc)
+            await _refund_quietly(self.quota, charge.key_id, job.charged)
+            raise StoreUnavailable() from None
+        return charge, job
+
+
 async def submit_generation(
     key: str,
     request: ImageRequest,
@@ -102,31 +125,26 @@ async def submit_generation(
     job_ttl: timedelta,
     allowed_models: frozenset[str] | None = None,
     request_id: str | None = None,
+    admission: JobAdmission | None = None,
 ) -> Submitted:
-    """Validate → charge → record `queued` → enqueue. Never leaves a charged job unqueued."""
+    """Validate → charge and record `queued` → enqueue. Never leaves a charged job unqueued:
+    a recorded job sits in the outbox until the broker has it, and one the queue refuses is
+    withdrawn and refunded. `admission` defaults to charging through `quota`, then recording
+    through `jobs`; an adapter may do both in one atomic step."""
     validate_request(request, allowed_models)
-    charge = await quota.charge(key, request.n)
-    raise_for_refusal(charge, clock.now())
-    assert charge.key_id is not None
-    job = Job.queued(
-        owner=charge.key_id, request=request, now=clock.now(), ttl=job_ttl, request_id=request_id
-    )
-    try:
-        await jobs.add(job)
-    except Exception as exc:
-        log.warning("recording job failed, refunding %s credits: %r", request.n, exc)
-        await _refund_quietly(quota, charge.key_id, request.n)
-        raise StoreUnavailable() from None
+    if not queue.accepting():
+        raise QueueUnavailable()  # known down: charge nothing rather than charge and refund
+    now = clock.now()
+    draft = Job.queued(owner="", request=request, now=now, ttl=job_ttl, request_id=request_id)
+    charge, job = await (admission or ChargeThenRecord(quota, jobs)).admit(key, draft)
+    raise_for_refusal(charge, now)
+    assert job is not None
     try:
         await queue.enqueue(job.id)
     except Exception as exc:
         log.warning("enqueue of %s failed, refunding: %r", job.id, exc)
         await _withdraw(job, quota=quota, jobs=jobs)
         raise QueueUnavailable() from None
-    try:
-        await jobs.mark_enqueued(job.id)
-    except Exception:  # harmless: the sweeper's second enqueue finds the job already claimed
-        log.warning("could not take %s out of the outbox", job.id)
     return Submitted(job=job, charge=charge)
 
 

@@ -17,13 +17,15 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
-from adapters.celery_queue import CeleryJobQueue
+from adapters.celery_queue import CeleryJobQueue, RelayedJobQueue
 from adapters.clock import SystemClock
 from adapters.fs_images import FilesystemImageStore
+from adapters.key_cache import CachedKeyResolver
 from adapters.leases import ThreadLeaseKeeper
 from adapters.metered import (
     MeteredCreditRefunder,
     MeteredImageGenerator,
+    MeteredJobAdmission,
     MeteredJobLedger,
     MeteredQuotaProvider,
 )
@@ -32,7 +34,14 @@ from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
 from adapters.redis_rate_limit import RedisRateLimiter
 from domain.generation import WorkerPolicy
-from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
+from domain.ports import (
+    Clock,
+    CreditRefunder,
+    ImageGenerator,
+    ImageStore,
+    JobAdmission,
+    QuotaProvider,
+)
 from entrypoints.settings import Settings
 from worker.celery_app import GENERATE_TASK, QUEUE, create_celery
 from worker.deps import WorkerDeps
@@ -50,13 +59,15 @@ class ApiContainer:
     redis: aioredis.Redis
     quota: QuotaProvider
     jobs: RedisJobRepository
-    queue: CeleryJobQueue
+    queue: RelayedJobQueue
     images: ImageStore
     celery: Celery
     idempotency: RedisIdempotencyStore
     rate_limiter: RedisRateLimiter
     closers: list[Callable[[], object]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    # Charge and record in one step (local quota); None: charge, then record (any provider).
+    admission: JobAdmission | None = None
 
     @property
     def job_ttl(self) -> timedelta:
@@ -67,6 +78,7 @@ class ApiContainer:
         return frozenset({self.settings.image_model})
 
     async def aclose(self) -> None:
+        await self.queue.aclose()
         await self.quota.aclose()
         await self.redis.aclose()
         self.celery.close()
@@ -166,7 +178,7 @@ def build_image_store(settings: Settings, *, max_connections: int = 50) -> Image
     return FilesystemImageStore(settings.image_store_dir)
 
 
-class CrashBeforeEnqueue(CeleryJobQueue):
+class CrashBeforeEnqueue(RelayedJobQueue):
     """Fault injection: the API process dies after charging and recording, before the broker
     has the job — the window the outbox and the sweeper exist for."""
 
@@ -178,24 +190,40 @@ class CrashBeforeEnqueue(CeleryJobQueue):
 def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer:
     clock = clock or SystemClock()
     client = _async_redis(settings)
-    celery = create_celery(settings)
+    celery = create_celery(settings, batch_publishing=True)
     metrics = Metrics()
     metrics.watch_queue(celery_queue_depth(celery, QUEUE), QUEUE)
-    quota = build_quota(settings, client, clock)
+    provider = settings.quota_provider
+    raw_quota = build_quota(settings, client, clock)
+    quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
+    if settings.key_cache_seconds > 0:
+        quota = CachedKeyResolver(quota, ttl_seconds=settings.key_cache_seconds)
+    admission = None
+    if provider == "local":
+        from adapters.redis_admission import RedisJobAdmission
+        from adapters.redis_quota import RedisQuotaProvider
+
+        assert isinstance(raw_quota, RedisQuotaProvider)
+        admission = MeteredJobAdmission(
+            RedisJobAdmission(client, raw_quota), metrics, provider=provider
+        )
+    jobs = RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds)
     crash = settings.fault == "crash_before_enqueue"
-    queue_type = CrashBeforeEnqueue if crash else CeleryJobQueue
+    queue_type = CrashBeforeEnqueue if crash else RelayedJobQueue
+    publisher = CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE)
     return ApiContainer(
         settings=settings,
         clock=clock,
         redis=client,
-        quota=MeteredQuotaProvider(quota, metrics, provider=settings.quota_provider),
-        jobs=RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds),
-        queue=queue_type(celery, task_name=GENERATE_TASK, queue=QUEUE),
+        quota=quota,
+        jobs=jobs,
+        queue=queue_type(publisher, on_published=jobs.mark_enqueued),
         images=build_image_store(settings),
         celery=celery,
         idempotency=RedisIdempotencyStore(client),
         rate_limiter=RedisRateLimiter(client),
         metrics=metrics,
+        admission=admission,
     )
 
 

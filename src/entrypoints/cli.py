@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import socket
@@ -32,6 +33,17 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def _tune_gc() -> None:
+    """A request allocates thousands of short-lived objects (scopes, headers, replies) and keeps
+    almost none; at the default threshold (700) the young generation is collected every request
+    or two. Collect it every 20,000 allocations, and freeze what startup built (it lives as long
+    as the process) so older collections skip it: a quarter more polls a second in
+    `make bench`, for a few MB."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000)
+
+
 def run_api(settings: Settings) -> None:
     import uvicorn
 
@@ -43,6 +55,11 @@ def run_api(settings: Settings) -> None:
             "stop what runs there or set PORT"
         )
     settings.require_redis()
+    _tune_gc()
+    # The event loop and the relay thread (which publishes to the broker) share the GIL; at the
+    # default 5 ms a hand-over can hold a request that long (submit p99 at half the max rate:
+    # 20 ms; at 1 ms: 5.5 ms, with the same throughput).
+    sys.setswitchinterval(0.001)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

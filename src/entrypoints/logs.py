@@ -27,6 +27,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(fmt: str, level: str) -> None:
+    # Fields no line prints, which the logging module would otherwise collect for every record
+    # (the caller's frame, thread and process): the optimisations the logging HOWTO lists.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())  # request_id / job_id on every line
     if fmt == "json":

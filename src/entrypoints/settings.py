@@ -135,6 +135,7 @@ class Settings:
     sweep_grace_seconds: float = 30.0
     queued_recheck_seconds: float = 600.0
     redis_timeout_seconds: float = 2.0
+    key_cache_seconds: float = 5.0  # how long an API process remembers a key's id (0: never)
     # Fault injection for the crash tests only (IMAGEGATE_FAULT=crash_before_enqueue).
     fault: str | None = None
     log_format: str = "json"
@@ -306,6 +307,7 @@ class Settings:
             queued_recheck_seconds=_number(
                 "QUEUED_RECHECK_SECONDS", get("QUEUED_RECHECK_SECONDS", "600"), minimum=1
             ),
+            key_cache_seconds=_number("KEY_CACHE_SECONDS", get("KEY_CACHE_SECONDS", "5")),
             fault=get("IMAGEGATE_FAULT"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -342,6 +344,6 @@ ENVIRONMENT_VARIABLES = frozenset(
         "TASK_SOFT_TIME_LIMIT", "JOB_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS",
         "SWEEP_GRACE_SECONDS", "LOG_FORMAT", "LOG_LEVEL", "MINT_LIMIT_PER_ADDRESS",
         "MINT_LIMIT_GLOBAL", "TRUSTED_PROXIES", "IMAGEGATE_FAULT",
-        "QUEUED_RECHECK_SECONDS",
+        "QUEUED_RECHECK_SECONDS", "KEY_CACHE_SECONDS",
     }
 )  # fmt: skip

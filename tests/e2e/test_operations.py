@@ -78,7 +78,8 @@ def test_metrics_count_jobs_credits_and_http_requests(
         failed = finished(client, key, submit(client, key, 3)["id"])
         assert failed["error"]["code"] == "content_policy"
         assert client.get("/no/such/route").status_code == 404
-        assert client.request("BREW", "/coffee").status_code in {404, 405}
+        # httptools (uvicorn[standard]) refuses a method it does not know with 400 itself.
+        assert client.request("BREW", "/coffee").status_code in {400, 404, 405}
         api = client.get("/metrics")
         assert "/metrics" not in client.get("/schema/openapi.json").json()["paths"]
     assert api.status_code == 200

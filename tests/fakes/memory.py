@@ -246,7 +246,11 @@ class NoLeases:
 @dataclass
 class MemoryQueue:
     sent: list[str] = field(default_factory=list)
-    down: bool = False
+    down: bool = False  # publishing fails
+    known_down: bool = False  # the queue already knows: submits are refused before charging
+
+    def accepting(self) -> bool:
+        return not self.known_down
 
     async def enqueue(self, job_id: str) -> None:
         if self.down:

@@ -60,6 +60,7 @@ async def _submit(request: AnyRequest, data: GenerationBody, container: ApiConta
         job_ttl=container.job_ttl,
         allowed_models=container.allowed_models,
         request_id=request_id_of(request),
+        admission=container.admission,
     )
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted
@@ -119,10 +120,13 @@ async def create_generation(
         }
         return Response(job_out(job), status_code=202, headers=headers)
 
+    idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
+    if idempotency_key is None:
+        return await run()
     return await idempotent(
         container.idempotency,
         api_key=require_credential(request).key,
-        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+        idempotency_key=idempotency_key,
         fp=fingerprint(request.url.path, data),
         run=run,
     )

@@ -29,6 +29,9 @@ log = logging.getLogger("imagegate.http.access")
 
 _STATE_KEY = "imagegate_request_id"
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: DEBUG
+# Polls: clients repeat them every second or so. Answered ones log at DEBUG (the metrics count
+# them); a line each would cost more CPU than the poll's own Redis call.
+_QUIET_READS = frozenset({"/v1/jobs/{job_id}"})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -82,8 +85,11 @@ class RequestObservability(ASGIMiddleware):
                 metrics = _metrics(scope)
                 if metrics is not None:
                     metrics.observe_http(method, route, status, elapsed)
+                quiet = route in _QUIET_ROUTES or (
+                    route in _QUIET_READS and method == "GET" and status < 400
+                )
                 log.log(
-                    logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
+                    logging.DEBUG if quiet else logging.INFO,
                     "%s %s %s",
                     method,
                     scope.get("path", ""),

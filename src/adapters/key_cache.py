@@ -1,0 +1,78 @@
+"""A QuotaProvider that remembers, for a few seconds, which key id a key resolves to.
+
+Every authenticated read (a poll, a list, an image) resolves its key with a zero-cost charge:
+one Lua call for the local store, one HTTPS call for Unkey. Here a key that resolved within the
+last `ttl` seconds resolves from memory, so a poll is one HGETALL. Only zero-cost charges are
+answered from the cache; anything that spends credits, and `describe` (`/v1/me`), always asks
+the provider.
+
+The price, and it is documented: a key revoked through another API process keeps reading its
+own jobs on this one for up to `ttl` seconds (revocation through this process takes effect at
+once), and the `RateLimit` header on such reads shows the balance as of that resolution. Entries
+are keyed by the SHA-256 of the key — the raw key is not kept — and bounded in number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from domain.models import Charge, IssuedKey, KeyInfo, Plan
+from domain.ports import QuotaProvider
+
+
+class CachedKeyResolver:
+    def __init__(
+        self,
+        inner: QuotaProvider,
+        *,
+        ttl_seconds: float,
+        max_entries: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._inner = inner
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        self._entries: OrderedDict[str, tuple[float, Charge]] = OrderedDict()
+
+    async def charge(self, key: str, cost: int) -> Charge:
+        if cost != 0 or self._ttl <= 0:
+            return await self._inner.charge(key, cost)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        entry = self._entries.get(digest)
+        now = self._monotonic()
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        charge = await self._inner.charge(key, 0)
+        if charge.accepted and charge.key_id is not None:
+            self._entries[digest] = (now + self._ttl, charge)
+            self._entries.move_to_end(digest)
+            if len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.pop(digest, None)
+        return charge
+
+    async def revoke(self, key_id: str) -> None:
+        await self._inner.revoke(key_id)
+        for digest in [d for d, (_, c) in self._entries.items() if c.key_id == key_id]:
+            del self._entries[digest]
+
+    async def mint(self, plan: Plan) -> IssuedKey:
+        return await self._inner.mint(plan)
+
+    async def refund(self, key_id: str, amount: int) -> None:
+        await self._inner.refund(key_id, amount)
+
+    async def describe(self, key: str) -> KeyInfo | None:
+        return await self._inner.describe(key)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
