@@ -28,5 +28,10 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Starts its own Valkey, API and worker on loopback; needs wrk (see bench/load.py).
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk: sudo apt-get update && sudo apt-get install -y wrk (Debian/Ubuntu), or brew install wrk (macOS)"; exit 1; }
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

