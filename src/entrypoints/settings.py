@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -193,15 +193,51 @@ class Settings:
     def _parse(cls, env: Mapping[str, str]) -> Settings:
         values: dict[str, object] = {}
         get = env.get
-        if "HOST" in env:
-            values["host"] = env["HOST"]
-        if "PORT" in env:
-            values["port"] = _integer("PORT", env["PORT"], minimum=1, maximum=65535)
-        values["redis_url"] = get("REDIS_URL")
-        values["celery_broker_url"] = get("CELERY_BROKER_URL")
+        # Numbers: the variable is the field's name in capitals; unset keeps the field's default.
+        for name, (least, most) in _INTEGERS.items():
+            if (raw := get(name.upper())) is not None:
+                values[name] = _integer(name.upper(), raw, minimum=least, maximum=most)
+        for name, floor in _NUMBERS.items():
+            if (raw := get(name.upper())) is not None:
+                values[name] = _number(name.upper(), raw, minimum=floor)
+        values.update(
+            host=get("HOST", cls.host),
+            redis_url=get("REDIS_URL"),
+            celery_broker_url=get("CELERY_BROKER_URL"),
+            **cls._quota(env),
+            **cls._images(env),
+            plan_refill_interval=RefillInterval(
+                _choice(
+                    "PLAN_REFILL_INTERVAL",
+                    get("PLAN_REFILL_INTERVAL", "daily"),
+                    tuple(i.value for i in RefillInterval),
+                )
+            ),
+            image_store_dir=Path(get("IMAGE_STORE_DIR", "./var/images")),
+            image_store_url=_s3_url("IMAGE_STORE_URL", get("IMAGE_STORE_URL")),
+            s3_endpoint_url=get("S3_ENDPOINT_URL"),
+            cookie_secure=_truthy("COOKIE_SECURE", get("COOKIE_SECURE", "true")),
+            worker_pool=_choice(
+                "WORKER_POOL", get("WORKER_POOL", "threads"), ("threads", "prefork", "solo")
+            ),
+            trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
+            fault=get("IMAGEGATE_FAULT"),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+        )
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.job_max_attempts <= settings.generation_max_retries:
+            raise ConfigError(
+                "JOB_MAX_ATTEMPTS must be greater than GENERATION_MAX_RETRIES "
+                "(every retry is an attempt)"
+            )
+        return replace(settings, task_time_limit=settings.task_soft_time_limit + 30)
 
-        root_key, api_id = get("UNKEY_ROOT_KEY"), get("UNKEY_API_ID")
-        quota = _choice("QUOTA_PROVIDER", get("QUOTA_PROVIDER", "auto"), ("auto", "local", "unkey"))
+    @classmethod
+    def _quota(cls, env: Mapping[str, str]) -> dict[str, object]:
+        root_key, api_id = env.get("UNKEY_ROOT_KEY"), env.get("UNKEY_API_ID")
+        choices = ("auto", "local", "unkey")
+        quota = _choice("QUOTA_PROVIDER", env.get("QUOTA_PROVIDER", "auto"), choices)
         if quota == "auto":
             quota = "unkey" if root_key and api_id else "local"
         if quota == "unkey":
@@ -209,141 +245,81 @@ class Settings:
                 raise ConfigError("UNKEY_ROOT_KEY must be set when QUOTA_PROVIDER=unkey")
             if not api_id:
                 raise ConfigError("UNKEY_API_ID must be set when QUOTA_PROVIDER=unkey")
-        values.update(
-            quota_provider=quota,
-            unkey_root_key=root_key,
-            unkey_api_id=api_id,
-            unkey_base_url=get("UNKEY_BASE_URL", cls.unkey_base_url).rstrip("/"),
-        )
-        if "UNKEY_TIMEOUT_SECONDS" in env:
-            values["unkey_timeout_seconds"] = _number(
-                "UNKEY_TIMEOUT_SECONDS", env["UNKEY_TIMEOUT_SECONDS"], minimum=0.1
-            )
-        if "UNKEY_RECOVERABLE" in env:
-            values["unkey_recoverable"] = _truthy("UNKEY_RECOVERABLE", env["UNKEY_RECOVERABLE"])
+        return {
+            "quota_provider": quota,
+            "unkey_root_key": root_key,
+            "unkey_api_id": api_id,
+            "unkey_base_url": env.get("UNKEY_BASE_URL", cls.unkey_base_url).rstrip("/"),
+            "unkey_recoverable": _truthy(
+                "UNKEY_RECOVERABLE", env.get("UNKEY_RECOVERABLE", "false")
+            ),
+        }
 
-        openai_key = get("OPENAI_API_KEY")
-        generator = _choice(
-            "IMAGE_GENERATOR", get("IMAGE_GENERATOR", "auto"), ("auto", "placeholder", "openai")
-        )
+    @classmethod
+    def _images(cls, env: Mapping[str, str]) -> dict[str, object]:
+        openai_key = env.get("OPENAI_API_KEY")
+        choices = ("auto", "placeholder", "openai")
+        generator = _choice("IMAGE_GENERATOR", env.get("IMAGE_GENERATOR", "auto"), choices)
         if generator == "auto":
             generator = "openai" if openai_key else "placeholder"
         if generator == "openai" and not openai_key:
             raise ConfigError("OPENAI_API_KEY must be set when IMAGE_GENERATOR=openai")
-        values.update(
-            image_generator=generator,
-            openai_api_key=openai_key,
-            openai_base_url=get("OPENAI_BASE_URL"),
-            openai_image_model=get("OPENAI_IMAGE_MODEL", DEFAULT_OPENAI_IMAGE_MODEL),
-        )
+        model = env.get("OPENAI_IMAGE_MODEL", DEFAULT_OPENAI_IMAGE_MODEL)
         if generator == "openai":
-            _servable_model("OPENAI_IMAGE_MODEL", str(values["openai_image_model"]))
-        if "OPENAI_TIMEOUT_SECONDS" in env:
-            values["openai_timeout_seconds"] = _number(
-                "OPENAI_TIMEOUT_SECONDS", env["OPENAI_TIMEOUT_SECONDS"], minimum=1
-            )
-        if "OPENAI_MAX_CONCURRENCY" in env:
-            values["openai_max_concurrency"] = _integer(
-                "OPENAI_MAX_CONCURRENCY", env["OPENAI_MAX_CONCURRENCY"], minimum=0
-            )
-
-        interval_raw = _choice(
-            "PLAN_REFILL_INTERVAL",
-            get("PLAN_REFILL_INTERVAL", "daily"),
-            tuple(i.value for i in RefillInterval),
-        )
-        values.update(
-            plan_credits=_integer("PLAN_CREDITS", get("PLAN_CREDITS", "10"), minimum=0),
-            plan_refill_interval=RefillInterval(interval_raw),
-            plan_refill_amount=_integer(
-                "PLAN_REFILL_AMOUNT", get("PLAN_REFILL_AMOUNT", "10"), minimum=1
-            ),
-            plan_refill_day=_integer(
-                "PLAN_REFILL_DAY", get("PLAN_REFILL_DAY", "1"), minimum=1, maximum=31
-            ),
-            placeholder_delay_ms=_integer(
-                "PLACEHOLDER_DELAY_MS", get("PLACEHOLDER_DELAY_MS", "0"), minimum=0
-            ),
-            image_store_dir=Path(get("IMAGE_STORE_DIR", "./var/images")),
-            image_store_url=_s3_url("IMAGE_STORE_URL", get("IMAGE_STORE_URL")),
-            s3_endpoint_url=get("S3_ENDPOINT_URL"),
-            worker_metrics_port=_integer(
-                "WORKER_METRICS_PORT", get("WORKER_METRICS_PORT", "0"), minimum=0, maximum=65535
-            ),
-            job_ttl_seconds=_integer(
-                "JOB_TTL_SECONDS", get("JOB_TTL_SECONDS", "86400"), minimum=60
-            ),
-            sync_wait_seconds=_number("SYNC_WAIT_SECONDS", get("SYNC_WAIT_SECONDS", "60")),
-            cookie_secure=_truthy("COOKIE_SECURE", get("COOKIE_SECURE", "true")),
-            worker_concurrency=_integer(
-                "WORKER_CONCURRENCY", get("WORKER_CONCURRENCY", "100"), minimum=1
-            ),
-            worker_pool=_choice(
-                "WORKER_POOL", get("WORKER_POOL", "threads"), ("threads", "prefork", "solo")
-            ),
-            generation_max_retries=_integer(
-                "GENERATION_MAX_RETRIES", get("GENERATION_MAX_RETRIES", "4"), minimum=0
-            ),
-            job_max_attempts=_integer("JOB_MAX_ATTEMPTS", get("JOB_MAX_ATTEMPTS", "6"), minimum=1),
-            task_soft_time_limit=_integer(
-                "TASK_SOFT_TIME_LIMIT", get("TASK_SOFT_TIME_LIMIT", "300"), minimum=1
-            ),
-            mint_limit_per_address=_integer(
-                "MINT_LIMIT_PER_ADDRESS", get("MINT_LIMIT_PER_ADDRESS", "20"), minimum=1
-            ),
-            mint_limit_global=_integer(
-                "MINT_LIMIT_GLOBAL", get("MINT_LIMIT_GLOBAL", "1000"), minimum=1
-            ),
-            trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
-            job_lease_seconds=_number(
-                "JOB_LEASE_SECONDS", get("JOB_LEASE_SECONDS", "30"), minimum=1
-            ),
-            sweep_interval_seconds=_number(
-                "SWEEP_INTERVAL_SECONDS", get("SWEEP_INTERVAL_SECONDS", "5"), minimum=0.1
-            ),
-            sweep_grace_seconds=_number(
-                "SWEEP_GRACE_SECONDS", get("SWEEP_GRACE_SECONDS", "30"), minimum=0.5
-            ),
-            queued_recheck_seconds=_number(
-                "QUEUED_RECHECK_SECONDS", get("QUEUED_RECHECK_SECONDS", "600"), minimum=1
-            ),
-            key_cache_seconds=_number("KEY_CACHE_SECONDS", get("KEY_CACHE_SECONDS", "5")),
-            fault=get("IMAGEGATE_FAULT"),
-            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
-        )
-        values["task_time_limit"] = int(values["task_soft_time_limit"]) + 30  # type: ignore[call-overload]
-        if values["job_max_attempts"] <= values["generation_max_retries"]:  # type: ignore[operator]
-            raise ConfigError(
-                "JOB_MAX_ATTEMPTS must be greater than GENERATION_MAX_RETRIES "
-                "(every retry is an attempt)"
-            )
-        return cls(**values)  # type: ignore[arg-type]
+            _servable_model("OPENAI_IMAGE_MODEL", model)
+        return {
+            "image_generator": generator,
+            "openai_api_key": openai_key,
+            "openai_base_url": env.get("OPENAI_BASE_URL"),
+            "openai_image_model": model,
+        }
 
     def with_overrides(self, **changes: object) -> Settings:
         names = {f.name for f in fields(self)}
         unknown = set(changes) - names
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
-        from dataclasses import replace
-
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-# Every environment variable the settings read (used by tests that check docker-compose.yml).
+# Whole-number settings: field → (minimum, maximum). The variable is the field in capitals.
+_INTEGERS: dict[str, tuple[int, int | None]] = {
+    "port": (1, 65535),
+    "openai_max_concurrency": (0, None),
+    "plan_credits": (0, None),
+    "plan_refill_amount": (1, None),
+    "plan_refill_day": (1, 31),
+    "placeholder_delay_ms": (0, None),
+    "worker_metrics_port": (0, 65535),
+    "job_ttl_seconds": (60, None),
+    "worker_concurrency": (1, None),
+    "generation_max_retries": (0, None),
+    "job_max_attempts": (1, None),
+    "task_soft_time_limit": (1, None),
+    "mint_limit_per_address": (1, None),
+    "mint_limit_global": (1, None),
+}
+
+# Decimal settings: field → minimum.
+_NUMBERS: dict[str, float] = {
+    "unkey_timeout_seconds": 0.1,
+    "openai_timeout_seconds": 1,
+    "sync_wait_seconds": 0,
+    "job_lease_seconds": 1,
+    "sweep_interval_seconds": 0.1,
+    "sweep_grace_seconds": 0.5,
+    "queued_recheck_seconds": 1,
+    "key_cache_seconds": 0,
+}
+
+# Every environment variable the settings read (a test checks docker-compose.yml against it).
 ENVIRONMENT_VARIABLES = frozenset(
-    {
-        "HOST", "PORT", "REDIS_URL", "CELERY_BROKER_URL", "QUOTA_PROVIDER", "UNKEY_ROOT_KEY",
-        "UNKEY_API_ID", "UNKEY_BASE_URL", "UNKEY_TIMEOUT_SECONDS", "UNKEY_RECOVERABLE",
-        "IMAGE_GENERATOR", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_IMAGE_MODEL",
-        "OPENAI_TIMEOUT_SECONDS", "OPENAI_MAX_CONCURRENCY", "PLAN_CREDITS",
-        "PLAN_REFILL_INTERVAL", "PLAN_REFILL_AMOUNT", "PLAN_REFILL_DAY", "PLACEHOLDER_DELAY_MS",
-        "IMAGE_STORE_DIR", "JOB_TTL_SECONDS", "SYNC_WAIT_SECONDS", "COOKIE_SECURE",
-        "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "WORKER_METRICS_PORT",
-        "WORKER_CONCURRENCY", "WORKER_POOL", "GENERATION_MAX_RETRIES", "JOB_MAX_ATTEMPTS",
-        "TASK_SOFT_TIME_LIMIT", "JOB_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS",
-        "SWEEP_GRACE_SECONDS", "LOG_FORMAT", "LOG_LEVEL", "MINT_LIMIT_PER_ADDRESS",
-        "MINT_LIMIT_GLOBAL", "TRUSTED_PROXIES", "IMAGEGATE_FAULT",
-        "QUEUED_RECHECK_SECONDS", "KEY_CACHE_SECONDS",
+    {name.upper() for name in (*_INTEGERS, *_NUMBERS)}
+    | {
+        "HOST", "REDIS_URL", "CELERY_BROKER_URL", "QUOTA_PROVIDER", "UNKEY_ROOT_KEY",
+        "UNKEY_API_ID", "UNKEY_BASE_URL", "UNKEY_RECOVERABLE", "IMAGE_GENERATOR",
+        "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_IMAGE_MODEL", "PLAN_REFILL_INTERVAL",
+        "IMAGE_STORE_DIR", "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "COOKIE_SECURE", "WORKER_POOL",
+        "TRUSTED_PROXIES", "IMAGEGATE_FAULT", "LOG_FORMAT", "LOG_LEVEL",
     }
 )  # fmt: skip
