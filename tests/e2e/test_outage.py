@@ -37,6 +37,7 @@ def test_valkey_restart_answers_503_only_and_every_accepted_job_finishes(
         statuses: Counter[int] = Counter()
         accepted: list[str] = []
         stop = threading.Event()
+        slowest: list[float] = []
 
         def trickle() -> None:
             with httpx.Client(base_url=stack.url, timeout=10) as client:
@@ -53,13 +54,12 @@ def test_valkey_restart_answers_503_only_and_every_accepted_job_finishes(
                             statuses[poll.status_code] += 1
                     except httpx.TransportError:
                         statuses[-1] += 1
-                    # Bounded: no request may hang for the whole outage.
-                    assert time.monotonic() - started < 8
+                    slowest.append(time.monotonic() - started)
                     stop.wait(0.05)
 
         thread = threading.Thread(target=trickle)
         thread.start()
-        time.sleep(1.5)
+        wait_until(lambda: statuses[202] >= 10, timeout=20, what="a steady trickle")
         valkey.stop()
         wait_until(lambda: statuses[503] >= 3, timeout=20, what="503s during the outage")
         ready = httpx.get(stack.url + "/readyz", timeout=10)
@@ -71,6 +71,7 @@ def test_valkey_restart_answers_503_only_and_every_accepted_job_finishes(
         stop.set()
         thread.join(timeout=30)
         assert set(statuses) <= {200, 202, 503}, statuses
+        assert max(slowest) < 8  # bounded: no request hung for the whole outage
         assert statuses[503] >= 3
 
         with stack.client() as client:
