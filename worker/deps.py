@@ -29,3 +29,4 @@ class WorkerDeps:
     policy: WorkerPolicy
     sweep_interval: float
     sweep_grace: timedelta
+    image_ttl: timedelta  # images older than this belong to expired jobs

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from domain.generation import sweep
 from worker.deps import WorkerDeps
 
 log = logging.getLogger("imagegate.sweeper")
+
+PURGE_EVERY_SECONDS = 300.0
+PURGE_BATCH = 500
 
 
 class Sweeper:
@@ -51,10 +55,21 @@ class Sweeper:
                        "enqueued": report.enqueued, "refunded": report.refunded},
             )  # fmt: skip
 
+    def purge_images(self) -> None:
+        """Images outlive nothing: those of expired jobs go, a bounded batch at a time."""
+        d = self._deps()
+        purged = d.store.purge(d.clock.now() - d.image_ttl, limit=PURGE_BATCH)
+        if purged:
+            log.info("purged the images of %d expired jobs", purged)
+
     def _run(self) -> None:
         interval = self._deps().sweep_interval
+        last_purge = 0.0
         while not self._stop.wait(interval):
             try:
+                if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
+                    last_purge = time.monotonic()
+                    self.purge_images()
                 self.run_once()
             except Exception:  # Redis or the broker away: try again next interval
                 log.warning("sweep failed", exc_info=True)

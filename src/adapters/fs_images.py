@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from domain.models import GeneratedImage, StoredImage
@@ -40,6 +41,23 @@ class FilesystemImageStore:
 
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self._dir(job_id), ignore_errors=True)
+
+    def purge(self, before: datetime, limit: int) -> int:
+        if not self._root.is_dir():
+            return 0
+        cutoff = before.timestamp()
+        purged = 0
+        for directory in self._root.iterdir():
+            if purged >= limit:
+                break
+            try:
+                stale = directory.is_dir() and directory.stat().st_mtime < cutoff
+            except FileNotFoundError:  # another worker's sweeper got there first
+                continue
+            if stale and _SAFE_ID.match(directory.name):
+                shutil.rmtree(directory, ignore_errors=True)
+                purged += 1
+        return purged
 
     def ping(self) -> None:
         self._root.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ lifecycle rule (docs/DEPLOY.md), not ours: S3 does that better than a sweeper.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -93,6 +94,19 @@ class S3ImageStore:
         objects = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
         if objects:
             self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+
+    def purge(self, before: datetime, limit: int) -> int:
+        """Deletes objects older than `before`, a page at a time. A bucket lifecycle rule does
+        the same without any requests from us (docs/DEPLOY.md); this keeps a bucket without
+        one from growing forever."""
+        listed = self._s3.list_objects_v2(
+            Bucket=self._bucket, Prefix=self._prefix, MaxKeys=min(1000, limit * 10)
+        )
+        stale = [item for item in listed.get("Contents", []) if item["LastModified"] < before]
+        if stale:
+            objects = [{"Key": item["Key"]} for item in stale]
+            self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+        return len({item["Key"].rsplit("/", 2)[-2] for item in stale})
 
     def ping(self) -> None:
         """Raises unless the bucket exists and these credentials may use it."""

@@ -256,6 +256,7 @@ def build_worker_deps(
         ),
         sweep_interval=settings.sweep_interval_seconds,
         sweep_grace=timedelta(seconds=settings.sweep_grace_seconds),
+        image_ttl=timedelta(seconds=settings.job_ttl_seconds),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -104,3 +105,11 @@ def test_settings_pick_the_store_and_refuse_a_bad_url(s3: S3Emulator) -> None:
     for bad in ("http://bucket/p", "s3://", "bucket"):
         with pytest.raises(ConfigError, match="IMAGE_STORE_URL"):
             Settings.from_env({**base, "IMAGE_STORE_URL": bad}, env_file=None)
+
+
+def test_purge_deletes_only_images_stored_before_the_cutoff(store: S3ImageStore) -> None:
+    store.put("job_old", 0, GeneratedImage(b"old", "image/png"))
+    cutoff = datetime.now(UTC) + timedelta(seconds=1)
+    assert store.purge(cutoff - timedelta(hours=1), limit=10) == 0
+    assert store.purge(cutoff, limit=10) == 1
+    assert store.get("job_old", 0) is None
