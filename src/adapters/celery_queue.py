@@ -4,14 +4,15 @@ public API only (`send_task`, kombu's `Producer.batch`).
 `CeleryJobQueue` publishes synchronously: the worker's sweeper uses it. The API uses
 `RelayedJobQueue`: a submit hands the job id (already recorded, in the outbox) to one relay per
 process, which publishes whatever is pending as one batch (one producer, one pipelined round trip)
-on its own thread, then takes the batch out of the outbox. The request returns without waiting for
-the broker, and publishing costs a fraction of its per-message price.
+on its own thread, then marks the batch enqueued in the outbox. Each submit waits for the batch
+its job is in (group commit), so a 202 still means the broker has the message, and publishing
+costs a fraction of its per-message price.
 
-The relay tracks the broker's health. Until a publish has succeeded, and while it is failing, a
-submit waits for its own publish, so "broker unreachable" is still a 503 with the credits given
-back; once the broker is known to be down, `accepting()` is false and submits are refused before
-anything is charged. A job accepted just before an outage stays pending (and in the outbox): the
-relay publishes it when the broker returns, and the sweeper would if this process died.
+The relay tracks the broker's health. A failed publish fails the submits waiting on it — a 503
+with the credits given back — and once the broker is known to be down, `accepting()` is false
+and submits are refused before anything is charged, until a probe succeeds. (With `wait=False`,
+not wired by default, a submit returns before its publish; a job accepted just before an outage
+then stays pending, and in the outbox, until the broker returns or the sweeper sends it.)
 """
 
 from __future__ import annotations
