@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -64,7 +63,6 @@ class ApiContainer:
     celery: Celery
     idempotency: RedisIdempotencyStore
     rate_limiter: RedisRateLimiter
-    closers: list[Callable[[], object]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     # Charge and record in one step (local quota); None: charge, then record (any provider).
     admission: JobAdmission | None = None

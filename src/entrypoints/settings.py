@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -273,13 +273,6 @@ class Settings:
             "openai_base_url": env.get("OPENAI_BASE_URL"),
             "openai_image_model": model,
         }
-
-    def with_overrides(self, **changes: object) -> Settings:
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names
-        if unknown:
-            raise TypeError(f"unknown settings: {sorted(unknown)}")
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 # Whole-number settings: field → (minimum, maximum). The variable is the field in capitals.

@@ -115,9 +115,6 @@ class MemoryJobs:
     async def remove(self, job: Job) -> None:
         self.jobs.pop(job.id, None)
 
-    async def mark_enqueued(self, job_id: str) -> None:
-        return None
-
     async def claim_refund(self, job_id: str) -> int:
         return self.claim_refund_sync(job_id)
 
