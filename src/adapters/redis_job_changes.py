@@ -74,18 +74,21 @@ async def publish_change(
 
 
 class _Waiter:
-    __slots__ = ("_event", "_queue_moved", "_resubscribed", "_version", "job_id", "watching_queue")
+    __slots__ = ("_event", "_queue_moved", "_queue_watchers", "_resubscribed", "_version", "job_id")
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, queue_watchers: set[_Waiter]) -> None:
         self.job_id = job_id
-        self.watching_queue = False
+        self._queue_watchers = queue_watchers  # the hub's: a queue move wakes only these
         self._event = asyncio.Event()
         self._version: int | None = None
         self._queue_moved = False
         self._resubscribed = False
 
     def watch_queue(self, on: bool) -> None:
-        self.watching_queue = on
+        if on:
+            self._queue_watchers.add(self)
+        else:
+            self._queue_watchers.discard(self)
 
     def note(self, version: int | None = None, *, queue: bool = False, resub: bool = False) -> None:
         if version is not None and (self._version is None or version > self._version):
@@ -131,6 +134,7 @@ class RedisJobChanges:
         self._ping_timeout = ping_timeout
         self._backoff = (backoff_base, backoff_max)
         self._by_job: dict[str, set[_Waiter]] = {}
+        self._queue_watchers: set[_Waiter] = set()
         self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.subscriptions = 0  # how many times we (re)subscribed: 1 in a healthy life
@@ -163,11 +167,12 @@ class RedisJobChanges:
     @contextlib.asynccontextmanager
     async def waiter(self, job_id: str, key_id: str) -> AsyncIterator[_Waiter]:
         with self._slots.hold(key_id):
-            waiter = _Waiter(job_id)
+            waiter = _Waiter(job_id, self._queue_watchers)
             self._by_job.setdefault(job_id, set()).add(waiter)
             try:
                 yield waiter
             finally:
+                waiter.watch_queue(False)
                 waiters = self._by_job[job_id]
                 waiters.discard(waiter)
                 if not waiters:
@@ -182,10 +187,8 @@ class RedisJobChanges:
         for waiter in self._by_job.get(job_id, ()):
             waiter.note(version)
         if dequeued:
-            for waiters in self._by_job.values():
-                for waiter in waiters:
-                    if waiter.watching_queue:
-                        waiter.note(queue=True)
+            for waiter in self._queue_watchers:
+                waiter.note(queue=True)
 
     def _wake_all(self) -> None:
         for waiters in self._by_job.values():

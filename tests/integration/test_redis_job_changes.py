@@ -117,6 +117,9 @@ async def test_queue_moves_wake_only_queue_watchers(
         await publish_change(publisher, "job_ahead", 2, dequeued=True)
         assert await queued.changed(5) == Wake(version=None, queue_moved=True)
         assert await running.changed(0.3) is None
+        queued.watch_queue(False)  # claimed: its position no longer moves
+        await publish_change(publisher, "job_ahead", 3, dequeued=True)
+        assert await queued.changed(0.3) is None
 
 
 async def test_per_key_waiter_cap(redis_url: str) -> None:
