@@ -223,8 +223,9 @@ class RedisJobChanges:
         loop = asyncio.get_running_loop()
         last_heard = loop.time()
         pinged_at: float | None = None
+        tick = min(1.0, self._ping_interval, self._ping_timeout)  # how often we look at the clock
         while True:
-            message = await pubsub.get_message(timeout=1.0)
+            message = await pubsub.get_message(timeout=tick)
             now = loop.time()
             if message is not None:
                 last_heard, pinged_at = now, None

@@ -180,3 +180,29 @@ async def test_a_valkey_restart_wakes_everyone_and_resubscribes(tmp_path: Path) 
                 await client.aclose()
     finally:
         server.stop()
+
+
+async def test_pings_on_a_quiet_channel_keep_the_subscription(
+    redis_url: str, sync_redis: redis.Redis
+) -> None:
+    async with running_hub(redis_url, ping_interval=0.1, ping_timeout=0.3) as hub:
+        before = commands_processed(sync_redis)
+        async with hub.waiter("job_a", "key_a") as waiter:
+            # Several ping rounds: each PONG must count as an answer, or the hub would drop
+            # the subscription and wake the waiter.
+            assert await waiter.changed(1.5) is None
+        assert commands_processed(sync_redis) - before >= 3  # the pings did go out
+        assert hub.subscriptions == 1
+
+
+async def test_a_subscription_that_stops_answering_is_replaced(
+    redis_url: str, sync_redis: redis.Redis
+) -> None:
+    async with running_hub(
+        redis_url, ping_interval=0.1, ping_timeout=0.3, backoff_base=0.05
+    ) as hub:
+        async with hub.waiter("job_a", "key_a") as waiter:
+            sync_redis.execute_command("CLIENT", "PAUSE", 1000, "ALL")  # a stalled server
+            wake = await waiter.changed(10)
+            assert wake is not None and wake.resubscribed
+        assert hub.subscriptions == 2
