@@ -30,7 +30,7 @@ class Receiver:
 
 @contextmanager
 def webhook_receiver(
-    statuses: list[int] | None = None, headers: dict[str, str] | None = None
+    statuses: list[int] | None = None, headers: dict[str, str] | None = None, port: int = 0
 ) -> Iterator[Receiver]:
     receiver = Receiver(url="", statuses=list(statuses or [200]), extra_headers=headers or {})
 
@@ -49,7 +49,7 @@ def webhook_receiver(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
