@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeGuard, TypeVar
 
 from domain.models import IssuedKey, Plan, Refill
+
+T = TypeVar("T")
 
 
 class CreditOperation(StrEnum):
@@ -78,6 +80,11 @@ class _Unset:
 
 
 UNSET: Final = _Unset()
+
+
+def given(value: T | _Unset) -> TypeGuard[T]:
+    """Whether a PATCH field was sent (None counts: it clears)."""
+    return not isinstance(value, _Unset)
 
 
 @dataclass(frozen=True, slots=True)
