@@ -1,6 +1,6 @@
 """The KeyAdmin contract on the local store (RedisKeyAdmin on a real Valkey): the behaviours
 tests/contract/test_key_admin.py checks on Unkey, to be folded into one parameterized suite.
-Keys are verified as the provider does, with the key checks (adapters/redis_checked_charge.py);
+Keys are verified as the provider does, with the key checks (adapters/redis_quota_ledger.py);
 one injected clock drives expiry and grace: no sleeps."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio
 
-from adapters.redis_checked_charge import CHECKED_CHARGE_LUA, checked_charge
 from adapters.redis_key_admin import RedisKeyAdmin
 from adapters.redis_ledger import RedisCreditLedger
 from adapters.redis_quota import RedisQuotaProvider
+from adapters.redis_quota_ledger import LEDGERED_CHARGE_LUA, LEDGERED_REFUND_LUA, LedgeredQuota
 from domain.models import Charge, KeyStatus, Plan, Refill, RefillInterval
 from domain.operators import CreditOperation, KeyPatch, KeySpec
 from tests.fakes.clock import FrozenClock
@@ -52,12 +52,15 @@ class Verifier:
     """Verify-and-charge as a request would, on the records KeyAdmin writes."""
 
     def __init__(self, client: redis.asyncio.Redis, clock: FrozenClock) -> None:
-        self._quota = RedisQuotaProvider(client, clock)
-        self._script = client.register_script(CHECKED_CHARGE_LUA)
+        self.quota = LedgeredQuota(
+            RedisQuotaProvider(client, clock),
+            client.register_script(LEDGERED_CHARGE_LUA),
+            client.register_script(LEDGERED_REFUND_LUA),
+        )
         self._clock = clock
 
     async def __call__(self, key: str, cost: int = 0) -> Charge:
-        return await checked_charge(self._quota, self._script, key, cost, self._clock.now())
+        return await self.quota.charge(key, cost, self._clock.now())
 
 
 @pytest.fixture
