@@ -92,7 +92,7 @@ class LedgeredQuota:
 
     async def refund(self, key_id: str, amount: int, now: datetime, job_id: str = "") -> int | None:
         index = f"{self.key_prefix}:quota:id:{key_id}"
-        args = [f"{self.key_prefix}:quota:key:", amount, ms(now)]
+        args: list[str | int] = [f"{self.key_prefix}:quota:key:", amount, ms(now)]
         args += [self._ledger_prefix + key_id, self._ttl, job_id]
         balance = await self.refund_script(keys=[index], args=args)
         return None if balance is None else int(balance)
