@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Protocol, TypeGuard, TypeVar
+from typing import Final, Protocol, TypeAlias, TypeGuard, TypeVar
 
 from domain.models import IssuedKey, Plan, Refill
 
@@ -80,6 +80,7 @@ class _Unset:
 
 
 UNSET: Final = _Unset()
+Unset: TypeAlias = _Unset  # for signatures outside this module
 
 
 def given(value: T | _Unset) -> TypeGuard[T]:

@@ -16,8 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from domain.errors import DomainError
 from domain.models import Plan, Quality, Refill, RefillInterval
+from domain.operator_errors import UnknownPlan
 from domain.pricing import FLAT, Pricing
 
 PLAN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # part of Redis key names: keep it plain
@@ -26,16 +26,6 @@ _SIZE = re.compile(r"auto|\d{1,5}x\d{1,5}")
 
 class PlansFileError(ValueError):
     """The plans file cannot be used; the message says which file, what and where."""
-
-
-class UnknownPlan(DomainError):
-    code = "unknown_plan"
-    message = "No such plan."
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"No plan named {name!r}.")
-        self.field = "plan"
-        self.name = name
 
 
 @dataclass(frozen=True, slots=True)

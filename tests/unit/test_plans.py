@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from domain.models import ImageRequest, Plan, Quality, Refill, RefillInterval
-from domain.plans import PlanCatalog, PlansFileError, UnknownPlan, load_plans, parse_plans
+from domain.operator_errors import UnknownPlan
+from domain.plans import PlanCatalog, PlansFileError, load_plans, parse_plans
 
 EXAMPLE = """
 [plans.free]
