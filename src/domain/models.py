@@ -29,6 +29,7 @@ class Plan:
 
     credits: int
     refill: Refill | None
+    name: str = "default"
 
     @classmethod
     def build(cls, credits: int, interval: RefillInterval, amount: int, day: int = 1) -> Plan:
