@@ -70,10 +70,10 @@ UNSET: Final = _Unset()  # sentinel: "field not in the PATCH"
 @dataclass(frozen=True, slots=True)
 class KeyPatch:
     plan: Plan | _Unset = UNSET  # a plan change keeps the balance, applies the new refill
-    name: str | None | _Unset = UNSET
+    name: str | _Unset | None = UNSET
     meta: Mapping[str, object] | _Unset = UNSET
     enabled: bool | _Unset = UNSET
-    expires_at: datetime | None | _Unset = UNSET  # None clears
+    expires_at: datetime | _Unset | None = UNSET  # None clears
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class CreditChange:
 class LedgerEntry:
     at: datetime
     kind: LedgerKind
-    credits: int  # signed change (set 30→12 is −18)
+    credits: int  # signed change (set 30→12 is -18)
     balance: int | None = None
     job_id: str | None = None
     reason: str | None = None
