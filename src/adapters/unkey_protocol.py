@@ -96,8 +96,10 @@ def attempts(endpoint: Endpoint) -> Iterator[contextlib.AbstractContextManager[N
     yield contextlib.nullcontext()
 
 
-def call(endpoint: Endpoint, body: dict[str, object], shape: type[T]) -> Call[T]:
-    return Call(endpoint, body, lambda response: read(endpoint, response, shape))
+def call(
+    endpoint: Endpoint, body: dict[str, object], shape: type[T], *, enveloped: bool = True
+) -> Call[T]:
+    return Call(endpoint, body, lambda answer: read(endpoint, answer, shape, enveloped=enveloped))
 
 
 def call_on_key(endpoint: Endpoint, body: dict[str, object], shape: type[T]) -> Call[T | None]:
@@ -258,7 +260,9 @@ def refill_of(details: KeyDetails) -> Refill | None:
 _DECODERS: dict[type, msgspec.json.Decoder[Any]] = {}
 
 
-def _decode(shape: type[T], content: bytes) -> T:
+def _decode(shape: type[T], content: bytes, enveloped: bool) -> T:
+    if not enveloped:  # the shape names `data` and its siblings itself
+        return msgspec.json.decode(content, type=shape)
     decoder = _DECODERS.get(shape)
     if decoder is None:
         decoder = _DECODERS[shape] = msgspec.json.Decoder(Envelope[shape])  # type: ignore[valid-type]
@@ -270,12 +274,15 @@ class KeyMissing(Exception):
     """A 404 from an endpoint addressing a key by id: the key is gone."""
 
 
-def read(endpoint: Endpoint, response: httpx.Response, shape: type[T]) -> T:
-    """The `data` of a success, or raise: QuotaUnavailable, or KeyMissing (see Endpoint)."""
+def read(
+    endpoint: Endpoint, response: httpx.Response, shape: type[T], *, enveloped: bool = True
+) -> T:
+    """The `data` of a success (the whole body if not `enveloped`), or raise:
+    QuotaUnavailable, or KeyMissing (see Endpoint)."""
     status = response.status_code
     if 200 <= status < 300:
         try:
-            return _decode(shape, response.content)
+            return _decode(shape, response.content, enveloped)
         except msgspec.DecodeError as exc:
             log.warning("Unkey %s answered an unexpected body: %s", endpoint.name, exc)
             raise QuotaUnavailable() from None
