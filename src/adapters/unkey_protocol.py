@@ -9,9 +9,8 @@ errors) raises QuotaUnavailable, so a request is refused rather than served for 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -25,7 +24,6 @@ log = logging.getLogger("imagegate.unkey")
 T = TypeVar("T")
 
 KEY_PREFIX = "ig"
-MAX_CONNECT_SECONDS = 3.0
 MAX_KEY_LENGTH = 512  # keys.verifyKey's schema: a longer `key` is a 400
 
 
@@ -51,20 +49,6 @@ REROLL_KEY = Endpoint("/v2/keys.rerollKey", "create_key", key_may_be_missing=Tru
 LIST_KEYS = Endpoint("/v2/apis.listKeys", "read_key")
 
 
-LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-
-
-def client_options(base_url: str, root_key: str, timeout: float) -> dict[str, Any]:
-    """The settings of an httpx client (sync or async) for Unkey. Explicit timeouts:
-    connecting is quick or hopeless; reads get the whole budget."""
-    return {
-        "base_url": base_url,
-        "headers": {"Authorization": f"Bearer {root_key}", "Accept": "application/json"},
-        "timeout": httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_SECONDS)),
-        "limits": LIMITS,
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class Call(Generic[T]):
     """One request and how to read its answer (raising QuotaUnavailable on failure)."""
@@ -76,24 +60,6 @@ class Call(Generic[T]):
     @property
     def path(self) -> str:
         return self.endpoint.path
-
-
-class _RetryOnConnectError(contextlib.AbstractContextManager[None]):
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
-        if kind is not None and issubclass(kind, httpx.ConnectError):
-            log.info("Unkey %s: connect failed, retrying once", self._endpoint.name)
-            return True  # swallowed: the caller's loop sends again
-        return False
-
-
-def attempts(endpoint: Endpoint) -> Iterator[contextlib.AbstractContextManager[None]]:
-    """Wrap each send in one of these: the first swallows a connect failure (the request was
-    certainly not sent), so the loop tries once more; the second lets everything through."""
-    yield _RetryOnConnectError(endpoint)
-    yield contextlib.nullcontext()
 
 
 def call(
