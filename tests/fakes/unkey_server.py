@@ -30,11 +30,11 @@ import secrets
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.unkey_controls import Controls, Fault, FixedClock
 from tests.fakes.unkey_state import ApiError, Clock, FakeWorkspace, SystemClock
 
 # path → (permission the root key needs, the workspace operation that answers it)
@@ -51,41 +51,6 @@ ROUTES = {
 }
 PERMISSIONS = {path: permission for path, (permission, _) in ROUTES.items()}
 LISTS = {"/v2/apis.listKeys"}  # answer {data, pagination} rather than {data}
-
-
-class FixedClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-
-@dataclass
-class Fault:
-    mode: str = "none"
-    status: int = 500
-    delay: float = 0.0
-    retry_after: int = 1
-    times: int | None = None
-
-
-@dataclass
-class Controls:
-    fault: Fault = field(default_factory=Fault)
-    denied: set[str] = field(default_factory=set)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take_fault(self) -> Fault:
-        with self.lock:
-            fault = self.fault
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.fault = Fault()
-            return fault
 
 
 class _Handler(BaseHTTPRequestHandler):

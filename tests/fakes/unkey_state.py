@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from tests.fakes import unkey_checks as check
 from tests.fakes.unkey_admin_state import AdminOperations
+from tests.fakes.unkey_answers import KeyAnswers, to_ms
 from tests.fakes.unkey_checks import ApiError, bad_request, random_key
 
 __all__ = ["ApiError", "Clock", "FakeKey", "FakeWorkspace", "SystemClock", "bad_request"]
@@ -36,10 +37,6 @@ class SystemClock:
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def to_ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
 
 
 def latest_refill_date(interval: str, refill_day: int | None, today: date) -> date:
@@ -89,7 +86,7 @@ def _permitted(query: str, held: list[str]) -> bool:
 
 
 @dataclass
-class FakeWorkspace(AdminOperations):
+class FakeWorkspace(AdminOperations, KeyAnswers):
     """One API with its keys. Every operation holds the lock: credits change atomically."""
 
     api_id: str
@@ -251,25 +248,6 @@ class FakeWorkspace(AdminOperations):
             return "USAGE_EXCEEDED"
         return "VALID"
 
-    def _identity(self, key: FakeKey) -> dict[str, Any] | None:
-        if key.external_id is None:
-            return None
-        return {"id": self.identities[key.external_id], "externalId": key.external_id}
-
-    def _verify_fields(self, key: FakeKey) -> dict[str, Any]:
-        fields: dict[str, Any] = {"keyId": key.key_id, "enabled": key.enabled}
-        optional = {
-            "name": key.name,
-            "credits": key.remaining,
-            "expires": key.expires_ms,
-            "meta": key.meta,
-            "identity": self._identity(key),
-            "permissions": key.permissions or None,
-            "roles": key.roles or None,
-        }
-        fields.update({name: value for name, value in optional.items() if value is not None})
-        return fields
-
     # --- refill ---------------------------------------------------------------------------
 
     def _refill(self, key: FakeKey) -> None:
@@ -300,35 +278,6 @@ class FakeWorkspace(AdminOperations):
         decrypt = check.boolean(body.get("decrypt", False), "body.decrypt")
         with self.lock:
             return self.key_fields(self.lookup(body), decrypt=decrypt)
-
-    def key_fields(self, key: FakeKey, *, decrypt: bool = False) -> dict[str, Any]:
-        """The key object of getKey and listKeys."""
-        data: dict[str, Any] = {
-            "keyId": key.key_id,
-            "start": key.start,
-            "createdAt": to_ms(key.created_at),
-            "enabled": key.enabled,
-            "credits": self.credit_fields(key),
-        }
-        optional = {
-            "name": key.name,
-            "meta": key.meta,
-            "expires": key.expires_ms,
-            "updatedAt": to_ms(key.updated_at) if key.updated_at else None,
-            "identity": self._identity(key),
-            "permissions": key.permissions or None,
-            "roles": key.roles or None,
-            "plaintext": key.plaintext if decrypt else None,
-        }
-        data.update({name: value for name, value in optional.items() if value is not None})
-        return data
-
-    @staticmethod
-    def credit_fields(key: FakeKey) -> dict[str, Any]:
-        credits: dict[str, Any] = {"remaining": key.remaining}
-        if key.refill is not None:
-            credits["refill"] = dict(key.refill)
-        return credits
 
     def update_credits(self, body: dict[str, Any]) -> dict[str, Any]:
         check.fields(body, "body", {"keyId", "operation", "value"}, {"keyId", "operation"})
