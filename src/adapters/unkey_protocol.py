@@ -1,6 +1,7 @@
-"""Unkey API v2 without I/O (shared/UNKEY.md): request bodies, response shapes and the mapping
-of every failure to `QuotaUnavailable`. Shared by the API's async UnkeyQuotaProvider and the
-worker's sync UnkeyCreditRefunder.
+"""Unkey API v2 without I/O (shared/UNKEY.md): each operation as a `Call` (endpoint, body and
+the decoder of its answer), and the mapping of every failure to `QuotaUnavailable`. The async
+and sync runners in `unkey_http` execute Calls for the API's UnkeyQuotaProvider and
+UnkeyKeyAdmin and for the worker's UnkeyCreditRefunder.
 
 Failing closed: anything but a well-formed success (5xx, 429, timeouts, broken bodies, auth
 errors) raises QuotaUnavailable, so a request is refused rather than served for free.
@@ -9,6 +10,7 @@ errors) raises QuotaUnavailable, so a request is refused rather than served for 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -19,9 +21,10 @@ from domain.errors import QuotaUnavailable
 from domain.models import KeyStatus, Plan, Refill, RefillInterval
 
 log = logging.getLogger("imagegate.unkey")
+T = TypeVar("T")
 
 KEY_PREFIX = "ig"
-MAX_CONNECT_SECONDS = 3.0
+MAX_KEY_LENGTH = 512  # keys.verifyKey's schema: a longer `key` is a 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,48 +44,100 @@ VERIFY_KEY = Endpoint("/v2/keys.verifyKey", "verify_key")
 GET_KEY = Endpoint("/v2/keys.getKey", "read_key", key_may_be_missing=True)
 UPDATE_CREDITS = Endpoint("/v2/keys.updateCredits", "update_key", key_may_be_missing=True)
 DELETE_KEY = Endpoint("/v2/keys.deleteKey", "delete_key", key_may_be_missing=True)
+UPDATE_KEY = Endpoint("/v2/keys.updateKey", "update_key", key_may_be_missing=True)
+REROLL_KEY = Endpoint("/v2/keys.rerollKey", "create_key", key_may_be_missing=True)
+LIST_KEYS = Endpoint("/v2/apis.listKeys", "read_key")
 
 
-LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """One request and how to read its answer (raising QuotaUnavailable on failure)."""
+
+    endpoint: Endpoint
+    body: dict[str, object]
+    decode: Callable[[httpx.Response], T]
+
+    @property
+    def path(self) -> str:
+        return self.endpoint.path
 
 
-def headers(root_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {root_key}", "Accept": "application/json"}
+def call(
+    endpoint: Endpoint, body: dict[str, object], shape: type[T], *, enveloped: bool = True
+) -> Call[T]:
+    return Call(endpoint, body, lambda answer: read(endpoint, answer, shape, enveloped=enveloped))
 
 
-def timeouts(seconds: float) -> httpx.Timeout:
-    """Explicit timeouts: connecting is quick or hopeless; reads get the whole budget."""
-    return httpx.Timeout(seconds, connect=min(seconds, MAX_CONNECT_SECONDS))
+def call_on_key(endpoint: Endpoint, body: dict[str, object], shape: type[T]) -> Call[T | None]:
+    """A call addressing a key by id: None when Unkey says the key is missing."""
+
+    def decode(response: httpx.Response) -> T | None:
+        try:
+            return read(endpoint, response, shape)
+        except KeyMissing:
+            return None
+
+    return Call(endpoint, body, decode)
+
+
+def verifiable(key: str) -> bool:
+    """Whether Unkey's verify schema admits the credential; others are unknown keys."""
+    return 0 < len(key) <= MAX_KEY_LENGTH
 
 
 # --- request bodies -----------------------------------------------------------------------
 
 
-def create_key_body(api_id: str, plan: Plan, *, recoverable: bool) -> dict[str, object]:
-    credits: dict[str, object] = {"remaining": plan.credits}
-    if plan.refill is not None and plan.refill.interval is not RefillInterval.NONE:
-        refill: dict[str, object] = {
-            "interval": plan.refill.interval.value,
-            "amount": plan.refill.amount,
-        }
-        if plan.refill.interval is RefillInterval.MONTHLY:
-            refill["refillDay"] = plan.refill.day
-        credits["refill"] = refill
-    return {"apiId": api_id, "prefix": KEY_PREFIX, "credits": credits, "recoverable": recoverable}
+def refill_body(refill: Refill | None) -> dict[str, object] | None:
+    if refill is None or refill.interval is RefillInterval.NONE:
+        return None
+    body: dict[str, object] = {"interval": refill.interval.value, "amount": refill.amount}
+    if refill.interval is RefillInterval.MONTHLY:
+        body["refillDay"] = refill.day
+    return body
 
 
-def verify_body(key: str, cost: int) -> dict[str, object]:
+def create_key_body(
+    api_id: str, plan: Plan, *, recoverable: bool, credits: int | None = None
+) -> dict[str, object]:
+    """`credits` overrides the plan's starting balance."""
+    balance: dict[str, object] = {"remaining": plan.credits if credits is None else credits}
+    refill = refill_body(plan.refill)
+    if refill is not None:
+        balance["refill"] = refill
+    return {"apiId": api_id, "prefix": KEY_PREFIX, "credits": balance, "recoverable": recoverable}
+
+
+def verify(key: str, cost: int) -> Call[Verification]:
     # No apiId in v2; an explicit cost, since omitting it charges 1.
-    return {"key": key, "credits": {"cost": cost}}
+    return call(VERIFY_KEY, {"key": key, "credits": {"cost": cost}}, Verification)
 
 
-def refund_body(key_id: str, amount: int) -> dict[str, object]:
-    return {"keyId": key_id, "operation": "increment", "value": amount}
+def get_key(key_id: str) -> Call[KeyDetails | None]:
+    return call_on_key(GET_KEY, {"keyId": key_id}, KeyDetails)
+
+
+def refund(key_id: str, amount: int) -> Call[None]:
+    """Give credits back; a key that is gone by now is skipped, not an error."""
+    increment = update_credits(key_id, "increment", amount)
+
+    def decode(response: httpx.Response) -> None:
+        if increment.decode(response) is None:
+            log.warning("refund of %d credits to unknown or deleted key %s skipped", amount, key_id)
+
+    return Call(UPDATE_CREDITS, increment.body, decode)
+
+
+def update_credits(key_id: str, operation: str, value: int) -> Call[KeyCredits | None]:
+    body: dict[str, object] = {"keyId": key_id, "operation": operation, "value": value}
+    return call_on_key(UPDATE_CREDITS, body, KeyCredits)
+
+
+def delete_key(key_id: str) -> Call[Empty | None]:
+    return call_on_key(DELETE_KEY, {"keyId": key_id}, Empty)
 
 
 # --- response shapes ----------------------------------------------------------------------
-
-T = TypeVar("T")
 
 
 class Envelope(msgspec.Struct, Generic[T]):
@@ -112,10 +167,23 @@ class KeyCredits(msgspec.Struct):
     refill: RefillSetting | None = None
 
 
+class Identity(msgspec.Struct, rename="camel"):
+    id: str
+    external_id: str
+
+
 class KeyDetails(msgspec.Struct, rename="camel"):
+    """keys.getKey's data, and each key of apis.listKeys."""
+
     key_id: str
     start: str
+    enabled: bool = True
+    created_at: int | None = None  # ms epoch
+    name: str | None = None
+    meta: dict[str, Any] | None = None
+    expires: int | None = None  # ms epoch
     credits: KeyCredits | None = None
+    identity: Identity | None = None
 
 
 class Empty(msgspec.Struct):
@@ -158,7 +226,9 @@ def refill_of(details: KeyDetails) -> Refill | None:
 _DECODERS: dict[type, msgspec.json.Decoder[Any]] = {}
 
 
-def _decode(shape: type[T], content: bytes) -> T:
+def _decode(shape: type[T], content: bytes, enveloped: bool) -> T:
+    if not enveloped:  # the shape names `data` and its siblings itself
+        return msgspec.json.decode(content, type=shape)
     decoder = _DECODERS.get(shape)
     if decoder is None:
         decoder = _DECODERS[shape] = msgspec.json.Decoder(Envelope[shape])  # type: ignore[valid-type]
@@ -170,12 +240,15 @@ class KeyMissing(Exception):
     """A 404 from an endpoint addressing a key by id: the key is gone."""
 
 
-def read(endpoint: Endpoint, response: httpx.Response, shape: type[T]) -> T:
-    """The `data` of a success, or raise: QuotaUnavailable, or KeyMissing (see Endpoint)."""
+def read(
+    endpoint: Endpoint, response: httpx.Response, shape: type[T], *, enveloped: bool = True
+) -> T:
+    """The `data` of a success (the whole body if not `enveloped`), or raise:
+    QuotaUnavailable, or KeyMissing (see Endpoint)."""
     status = response.status_code
     if 200 <= status < 300:
         try:
-            return _decode(shape, response.content)
+            return _decode(shape, response.content, enveloped)
         except msgspec.DecodeError as exc:
             log.warning("Unkey %s answered an unexpected body: %s", endpoint.name, exc)
             raise QuotaUnavailable() from None

@@ -6,28 +6,25 @@ mint (from the plan) and by `keys.getKey` otherwise, kept for REFILL_CACHE_SECON
 injected clock. A cache miss costs one getKey after the verify; if that fails the charge still
 stands (credits were taken) and is returned without its refill.
 
-A charged verify is never retried: it is not idempotent. Only a connect failure, where the
-request was certainly not sent, is retried once.
+A credential longer than Unkey's verify schema admits is an unknown key, answered without a
+call (Unkey would refuse the request with a 400, which reads as an outage).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-import anyio
 import httpx
 
 from adapters import unkey_protocol as unkey
+from adapters.unkey_http import AsyncUnkey, SyncUnkey
 from domain.errors import QuotaUnavailable
 from domain.models import Charge, IssuedKey, KeyInfo, KeyStatus, Plan, Refill
 from domain.ports import Clock
 
 log = logging.getLogger("imagegate.unkey")
 
-T = TypeVar("T")
 REFILL_CACHE_SECONDS = 300
 REFILL_CACHE_SIZE = 10_000
 
@@ -69,27 +66,24 @@ class UnkeyQuotaProvider:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._api_id = api_id
-        self._timeout = timeout
         self._recoverable = recoverable
         self._refills = _RefillCache(clock)
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            headers=unkey.headers(root_key),
-            timeout=unkey.timeouts(timeout),
-            limits=unkey.LIMITS,
-            transport=transport,
+        self._unkey = AsyncUnkey(
+            base_url=base_url, root_key=root_key, timeout=timeout, transport=transport
         )
 
     async def mint(self, plan: Plan) -> IssuedKey:
         body = unkey.create_key_body(self._api_id, plan, recoverable=self._recoverable)
-        created = await self._call(unkey.CREATE_KEY, body, unkey.CreatedKey)
+        created = await self._unkey.run(unkey.call(unkey.CREATE_KEY, body, unkey.CreatedKey))
         self._refills.put(created.key_id, plan.refill)
         return IssuedKey(key=created.key, key_id=created.key_id, credits=plan.credits)
 
     async def charge(self, key: str, cost: int) -> Charge:
         if cost < 0:
             raise ValueError("cost must be >= 0")
-        verdict = await self._verify(key, cost)
+        if not unkey.verifiable(key):
+            return Charge(KeyStatus.NOT_FOUND)  # Unkey would answer 400, not a verdict
+        verdict = await self._unkey.run(unkey.verify(key, cost))
         status, key_id = unkey.key_status(verdict), verdict.key_id
         refill = None
         if key_id is not None and status in (KeyStatus.VALID, KeyStatus.USAGE_EXCEEDED):
@@ -97,10 +91,12 @@ class UnkeyQuotaProvider:
         return Charge(status=status, key_id=key_id, remaining=verdict.credits, refill=refill)
 
     async def describe(self, key: str) -> KeyInfo | None:
-        verdict = await self._verify(key, 0)
+        if not unkey.verifiable(key):
+            return None
+        verdict = await self._unkey.run(unkey.verify(key, 0))
         if unkey.key_status(verdict) is not KeyStatus.VALID or verdict.key_id is None:
             return None
-        details = await self._details(verdict.key_id)
+        details = await self._unkey.run(unkey.get_key(verdict.key_id))
         if details is None:
             return None
         refill = unkey.refill_of(details)
@@ -108,65 +104,28 @@ class UnkeyQuotaProvider:
         return KeyInfo(details.key_id, details.start, verdict.credits, refill)
 
     async def refund(self, key_id: str, amount: int) -> None:
-        if amount <= 0:
-            return
-        body = unkey.refund_body(key_id, amount)
-        try:
-            await self._call(unkey.UPDATE_CREDITS, body, unkey.KeyCredits)
-        except unkey.KeyMissing:
-            log.warning("refund of %d credits to unknown or deleted key %s skipped", amount, key_id)
+        if amount > 0:
+            await self._unkey.run(unkey.refund(key_id, amount))
 
     async def revoke(self, key_id: str) -> None:
         self._refills.drop(key_id)
-        try:
-            await self._call(unkey.DELETE_KEY, {"keyId": key_id}, unkey.Empty)
-        except unkey.KeyMissing:
+        if await self._unkey.run(unkey.delete_key(key_id)) is None:
             log.info("revoking %s: already gone", key_id)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _verify(self, key: str, cost: int) -> unkey.Verification:
-        body = unkey.verify_body(key, cost)
-        return await self._call(unkey.VERIFY_KEY, body, unkey.Verification)
-
-    async def _details(self, key_id: str) -> unkey.KeyDetails | None:
-        try:
-            return await self._call(unkey.GET_KEY, {"keyId": key_id}, unkey.KeyDetails)
-        except unkey.KeyMissing:
-            return None
+        await self._unkey.aclose()
 
     async def _refill_of(self, key_id: str) -> Refill | None:
         fresh, refill = self._refills.get(key_id)
         if fresh:
             return refill
         try:
-            details = await self._details(key_id)
+            details = await self._unkey.run(unkey.get_key(key_id))
         except QuotaUnavailable:
             return refill  # the charge happened; answer it, with the stale setting if any
         refill = unkey.refill_of(details) if details else None
         self._refills.put(key_id, refill)
         return refill
-
-    async def _call(self, endpoint: unkey.Endpoint, body: dict[str, object], shape: type[T]) -> T:
-        try:
-            with anyio.fail_after(self._timeout):
-                response = await _once_more_on_connect_error(
-                    endpoint, lambda: self._client.post(endpoint.path, json=body)
-                )
-        except (httpx.HTTPError, TimeoutError) as exc:
-            raise unkey.unreachable(endpoint, exc) from None
-        return unkey.read(endpoint, response, shape)
-
-
-async def _once_more_on_connect_error(
-    endpoint: unkey.Endpoint, send: Callable[[], Awaitable[httpx.Response]]
-) -> httpx.Response:
-    try:
-        return await send()
-    except httpx.ConnectError:
-        log.info("Unkey %s: connect failed, retrying once", endpoint.name)
-        return await send()
 
 
 class UnkeyCreditRefunder:
@@ -180,30 +139,13 @@ class UnkeyCreditRefunder:
         timeout: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers=unkey.headers(root_key),
-            timeout=unkey.timeouts(timeout),
-            limits=unkey.LIMITS,
-            transport=transport,
+        self._unkey = SyncUnkey(
+            base_url=base_url, root_key=root_key, timeout=timeout, transport=transport
         )
 
     def refund(self, key_id: str, amount: int) -> None:
-        if amount <= 0:
-            return
-        endpoint, body = unkey.UPDATE_CREDITS, unkey.refund_body(key_id, amount)
-        try:
-            try:
-                response = self._client.post(endpoint.path, json=body)
-            except httpx.ConnectError:
-                log.info("Unkey %s: connect failed, retrying once", endpoint.name)
-                response = self._client.post(endpoint.path, json=body)
-        except httpx.HTTPError as exc:
-            raise unkey.unreachable(endpoint, exc) from None
-        try:
-            unkey.read(endpoint, response, unkey.KeyCredits)
-        except unkey.KeyMissing:
-            log.warning("refund of %d credits to unknown or deleted key %s skipped", amount, key_id)
+        if amount > 0:
+            self._unkey.run(unkey.refund(key_id, amount))
 
     def close(self) -> None:
-        self._client.close()
+        self._unkey.close()

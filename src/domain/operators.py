@@ -116,6 +116,8 @@ class LedgerEntry:
 
 
 class KeyAdmin(Protocol):
+    """Operator operations on keys, for each quota provider."""
+
     async def create(self, spec: KeySpec) -> tuple[IssuedKey, KeyView]: ...
 
     async def get(self, key_id: str) -> KeyView | None: ...

@@ -7,6 +7,7 @@
   for session-scoped servers (e.g. an API process started once) pointed at it.
 - `fake_unkey_process` — the same process, reset (keys, faults, clock, log) before the test.
 - `unreachable_url` — a loopback base URL where nothing listens (connecting fails at once).
+- `raw_unkey` — a `RawUnkey` client of `fake_unkey`: raw v2 calls with the root key.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fakes.unkey_client import RawUnkey
 from tests.fakes.unkey_server import FakeUnkeyServer
 
 ROOT_KEY = "unkey_root_test_5f3a9c"
@@ -68,6 +70,13 @@ class FakeUnkeyProcess:
         response = httpx.get(f"{self.base_url}/_fake/requests", timeout=5)
         recorded: list[dict[str, Any]] = response.raise_for_status().json()["requests"]
         return [r for r in recorded if path is None or r["path"] == path]
+
+
+@pytest.fixture
+def raw_unkey(fake_unkey: FakeUnkeyServer) -> Iterator[RawUnkey]:
+    client = RawUnkey(fake_unkey)
+    yield client
+    client.http.close()
 
 
 @pytest.fixture

@@ -30,55 +30,27 @@ import secrets
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.unkey_controls import Controls, Fault, FixedClock
 from tests.fakes.unkey_state import ApiError, Clock, FakeWorkspace, SystemClock
 
-PERMISSIONS = {
-    "/v2/keys.createKey": "create_key",
-    "/v2/keys.verifyKey": "verify_key",
-    "/v2/keys.getKey": "read_key",
-    "/v2/keys.updateCredits": "update_key",
-    "/v2/keys.deleteKey": "delete_key",
+# path → (permission the root key needs, the workspace operation that answers it)
+ROUTES = {
+    "/v2/keys.createKey": ("create_key", FakeWorkspace.create_key),
+    "/v2/keys.verifyKey": ("verify_key", FakeWorkspace.verify_key),
+    "/v2/keys.getKey": ("read_key", FakeWorkspace.get_key),
+    "/v2/keys.whoami": ("read_key", FakeWorkspace.whoami),
+    "/v2/keys.updateCredits": ("update_key", FakeWorkspace.update_credits),
+    "/v2/keys.updateKey": ("update_key", FakeWorkspace.update_key),
+    "/v2/keys.rerollKey": ("create_key", FakeWorkspace.reroll_key),
+    "/v2/keys.deleteKey": ("delete_key", FakeWorkspace.delete_key),
+    "/v2/apis.listKeys": ("read_key", FakeWorkspace.list_keys),
 }
-
-
-class FixedClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-
-@dataclass
-class Fault:
-    mode: str = "none"
-    status: int = 500
-    delay: float = 0.0
-    retry_after: int = 1
-    times: int | None = None
-
-
-@dataclass
-class Controls:
-    fault: Fault = field(default_factory=Fault)
-    denied: set[str] = field(default_factory=set)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take_fault(self) -> Fault:
-        with self.lock:
-            fault = self.fault
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.fault = Fault()
-            return fault
+PERMISSIONS = {path: permission for path, (permission, _) in ROUTES.items()}
+LISTS = {"/v2/apis.listKeys"}  # answer {data, pagination} rather than {data}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,9 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self._faulted(controls.take_fault(), body):
             return
         try:
-            self._send(200, {"meta": _meta(), "data": self._api(body)})
+            answer = self._api(body)
         except ApiError as exc:
             self._error(exc)
+            return
+        if self.path not in LISTS:
+            answer = {"data": answer}
+        self._send(200, {"meta": _meta(), **answer})
 
     def _faulted(self, fault: Fault, body: Any) -> bool:
         if fault.mode == "slow":
@@ -155,22 +131,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "Bad Request", "Authorization: Bearer <root key> is required")
         if not secrets.compare_digest(auth.removeprefix("Bearer "), self.server.root_key):
             raise ApiError(401, "Unauthorized", "the root key is not valid")
-        permission = PERMISSIONS.get(self.path)
-        if permission is None:
+        route = ROUTES.get(self.path)
+        if route is None:
             raise ApiError(404, "Not Found", f"no route {self.path}")
+        permission, operation = route
         if permission in self.server.controls.denied:
             raise ApiError(403, "Forbidden", f"the root key lacks api.*.{permission}")
         if not isinstance(body, dict):
             raise ApiError(400, "Bad Request", "the body must be a JSON object")
-        workspace = self.server.workspace
-        operation = {
-            "create_key": workspace.create_key,
-            "verify_key": workspace.verify_key,
-            "read_key": workspace.get_key,
-            "update_key": workspace.update_credits,
-            "delete_key": workspace.delete_key,
-        }[permission]
-        return operation(body)
+        return operation(self.server.workspace, body)
 
     def _control(self, name: str, body: dict[str, Any]) -> None:
         server, controls = self.server, self.server.controls
@@ -205,15 +174,29 @@ class _Handler(BaseHTTPRequestHandler):
         }
         payload: dict[str, Any] = {"meta": _meta(), "error": error}
         if exc.status == 400:
-            payload["error"]["errors"] = exc.errors or [{"location": "body", "message": exc.detail}]
-        self._send(exc.status, payload, headers)
+            error["errors"] = exc.errors or [{"location": "body", "message": exc.detail}]
+        # The spec documents the rate limit answer alone as problem+json.
+        content_type = "application/problem+json" if exc.status == 429 else "application/json"
+        self._send(exc.status, payload, headers, content_type)
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._send_raw(status, json.dumps(payload).encode(), headers)
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        self._send_raw(status, json.dumps(payload).encode(), headers, content_type)
 
-    def _send_raw(self, status: int, raw: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send_raw(
+        self,
+        status: int,
+        raw: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

@@ -1,7 +1,8 @@
 """The state and rules of a fake Unkey v2 workspace (shared/UNKEY.md), without HTTP.
 
 Written independently of the adapters and of `domain.credits`, so that the contract tests
-check our code against a second reading of Unkey's rules rather than against itself.
+check our code against a second reading of Unkey's rules rather than against itself. The
+operator endpoints (updateKey, listKeys, rerollKey) live in `unkey_admin_state`.
 """
 
 from __future__ import annotations
@@ -9,14 +10,20 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_PREFIX = re.compile(r"^[a-zA-Z0-9_]{1,16}$")
+from tests.fakes import unkey_checks as check
+from tests.fakes.unkey_admin_state import AdminOperations
+from tests.fakes.unkey_answers import KeyAnswers, to_ms
+from tests.fakes.unkey_checks import ApiError, bad_request, random_key
+
+__all__ = ["ApiError", "Clock", "FakeKey", "FakeWorkspace", "SystemClock", "bad_request"]
+
+_PREFIX = re.compile(r"^[a-zA-Z0-9_]+$")
+_API_ID = re.compile(r"^[a-zA-Z0-9_]+$")
 
 
 class Clock(Protocol):
@@ -28,27 +35,8 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class ApiError(Exception):
-    """An Unkey error answer: the server turns it into the error envelope."""
-
-    def __init__(
-        self, status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.errors = status, title, detail, errors
-
-
-def bad_request(location: str, message: str) -> ApiError:
-    return ApiError(400, "Bad Request", message, [{"location": location, "message": message}])
-
-
-def _random(nbytes: int) -> str:
-    number = int.from_bytes(secrets.token_bytes(nbytes), "big")
-    out = ""
-    while number:
-        number, digit = divmod(number, 58)
-        out = _BASE58[digit] + out
-    return out
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def latest_refill_date(interval: str, refill_day: int | None, today: date) -> date:
@@ -80,164 +68,185 @@ class FakeKey:
     external_id: str | None = None
     plaintext: str | None = None  # kept only for recoverable keys
     refilled_on: date | None = None
+    prefix: str | None = None
+    byte_length: int = 16
+    roles: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    ratelimits: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: datetime | None = None
+    revoke_at_ms: int | None = None  # a rerolled key's end of grace
 
 
-def _check(body: dict[str, Any], location: str, allowed: set[str], required: set[str]) -> None:
-    for name in body:
-        if name not in allowed:
-            raise bad_request(f"{location}.{name}", f"unknown field {name!r}")
-    for name in required:
-        if name not in body:
-            raise bad_request(f"{location}.{name}", f"{name} is required")
-
-
-def _int(value: Any, location: str, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise bad_request(location, f"must be an integer >= {minimum}")
-    if maximum is not None and value > maximum:
-        raise bad_request(location, f"must be an integer <= {maximum}")
-    return value
-
-
-def _typed(body: dict[str, Any], name: str, kind: type | tuple[type, ...], location: str) -> None:
-    if name in body and not isinstance(body[name], kind):
-        raise bad_request(f"{location}.{name}", f"{name} has the wrong type")
+def _permitted(query: str, held: list[str]) -> bool:
+    """verifyKey's permission query: names joined by AND / OR (no nesting in the fake)."""
+    names = [name for name in re.split(r"[\s()]+", query) if name and name not in ("AND", "OR")]
+    if " OR " in query:
+        return any(name in held for name in names)
+    return all(name in held for name in names)
 
 
 @dataclass
-class FakeWorkspace:
+class FakeWorkspace(AdminOperations, KeyAnswers):
     """One API with its keys. Every operation holds the lock: credits change atomically."""
 
     api_id: str
     clock: Clock = field(default_factory=SystemClock)
     keys: dict[str, FakeKey] = field(default_factory=dict)  # key id → key
     by_digest: dict[str, str] = field(default_factory=dict)  # sha256(key) → key id
+    identities: dict[str, str] = field(default_factory=dict)  # external id → identity id
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
             self.keys.clear()
             self.by_digest.clear()
+            self.identities.clear()
+
+    def now_ms(self) -> int:
+        return to_ms(self.clock.now())
 
     # --- keys.createKey -------------------------------------------------------------------
 
     def create_key(self, body: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"apiId", "prefix", "name", "externalId", "meta", "expires", "enabled"}
-        _check(body, "body", allowed | {"recoverable", "credits"}, {"apiId"})
-        for name, kind in (("apiId", str), ("prefix", str), ("name", str), ("externalId", str)):
-            _typed(body, name, kind, "body")
-        for name, kind in (("meta", dict), ("enabled", bool), ("recoverable", bool)):
-            _typed(body, name, kind, "body")
+        allowed = {"apiId", "prefix", "name", "byteLength", "externalId", "meta", "roles"}
+        allowed |= {"permissions", "expires", "credits", "ratelimits", "enabled", "recoverable"}
+        check.fields(body, "body", allowed, {"apiId"})
+        check.string(body["apiId"], "body.apiId", min_length=3, max_length=255, pattern=_API_ID)
         if body["apiId"] != self.api_id:
-            raise ApiError(404, "Not Found", f"API {body['apiId']!r} does not exist")
+            raise check.not_found(f"API {body['apiId']!r}")
         prefix = body.get("prefix")
-        if prefix is not None and not _PREFIX.match(prefix):
-            raise bad_request("body.prefix", "prefix must be 1-16 of [a-zA-Z0-9_]")
-        remaining, refill = self._credits(body.get("credits"))
-        key = (f"{prefix}_" if prefix else "") + _random(16)
+        if prefix is not None:
+            check.string(prefix, "body.prefix", min_length=1, max_length=16, pattern=_PREFIX)
+        byte_length = check.integer(body.get("byteLength", 16), "body.byteLength", 16, 255)
+        remaining, refill = None, None
+        if "credits" in body:
+            remaining, refill = self._credits(body["credits"])
         now = self.clock.now()
         fake = FakeKey(
-            key_id="key_" + _random(12),
-            digest=hashlib.sha256(key.encode()).hexdigest(),
-            start=key[: len(prefix or "") + 5],
+            key_id="key_" + random_key(12),
+            digest="",
+            start="",
             created_at=now,
             remaining=remaining,
             refill=refill,
-            enabled=body.get("enabled", True),
-            expires_ms=_int(body["expires"], "body.expires", 0) if "expires" in body else None,
-            name=body.get("name"),
-            meta=body.get("meta"),
-            external_id=body.get("externalId"),
-            plaintext=key if body.get("recoverable") else None,
+            prefix=prefix,
+            byte_length=byte_length,
         )
+        self._apply_settings(fake, body)
+        if body.get("enabled") is not None:
+            fake.enabled = check.boolean(body["enabled"], "body.enabled")
+        recoverable = check.boolean(body.get("recoverable", False), "body.recoverable")
+        key = self._issue(fake, recoverable)
         if refill is not None:
             fake.refilled_on = latest_refill_date(
                 refill["interval"], refill.get("refillDay"), now.date()
             )
         with self.lock:
-            self.keys[fake.key_id] = fake
-            self.by_digest[fake.digest] = fake.key_id
+            self._store(fake)
         return {"keyId": fake.key_id, "key": key}
 
+    @staticmethod
+    def _issue(fake: FakeKey, recoverable: bool) -> str:
+        key = (f"{fake.prefix}_" if fake.prefix else "") + random_key(fake.byte_length)
+        fake.digest, fake.start = digest(key), key[: len(fake.prefix or "") + 5]
+        fake.plaintext = key if recoverable else None
+        return key
+
+    def _store(self, fake: FakeKey) -> None:
+        self.keys[fake.key_id] = fake
+        self.by_digest[fake.digest] = fake.key_id
+
+    def _apply_settings(self, fake: FakeKey, body: dict[str, Any]) -> None:
+        """The fields createKey and updateKey share (on updateKey, null clears)."""
+        if body.get("name") is not None:
+            fake.name = check.string(body["name"], "body.name", min_length=1, max_length=255)
+        if body.get("externalId") is not None:
+            fake.external_id = check.string(
+                body["externalId"], "body.externalId", min_length=1, max_length=255,
+                pattern=check.EXTERNAL_ID,
+            )  # fmt: skip
+            self.identities.setdefault(fake.external_id, "id_" + random_key(12))
+        if body.get("meta") is not None:
+            fake.meta = check.meta(body["meta"], "body.meta")
+        if body.get("expires") is not None:
+            fake.expires_ms = check.integer(
+                body["expires"], "body.expires", 0, check.MAX_EXPIRES_MS
+            )
+        if body.get("roles") is not None:
+            fake.roles = check.strings(
+                body["roles"], "body.roles", max_items=100, max_length=128, pattern=None
+            )
+        if body.get("permissions") is not None:
+            fake.permissions = check.strings(
+                body["permissions"], "body.permissions", max_items=1000, max_length=128,
+                pattern=check.PERMISSION,
+            )  # fmt: skip
+        if body.get("ratelimits") is not None:
+            fake.ratelimits = check.key_ratelimits(body["ratelimits"], "body.ratelimits")
+
     def _credits(self, credits: Any) -> tuple[int | None, dict[str, Any] | None]:
-        if credits is None:
-            return None, None
-        if not isinstance(credits, dict):
-            raise bad_request("body.credits", "credits must be an object")
-        _check(credits, "body.credits", {"remaining", "refill"}, set())
-        remaining = credits.get("remaining")
-        if remaining is not None:
-            _int(remaining, "body.credits.remaining", 0)
-        refill = credits.get("refill")
-        if refill is None:
+        check.fields(credits, "body.credits", {"remaining", "refill"}, {"remaining"})
+        remaining = check.remaining(credits["remaining"], "body.credits.remaining")
+        if credits.get("refill") is None:
             return remaining, None
         if remaining is None:
-            raise bad_request("body.credits.refill", "refill needs credits.remaining")
-        if not isinstance(refill, dict):
-            raise bad_request("body.credits.refill", "refill must be an object")
-        _check(refill, "body.credits.refill", {"interval", "amount", "refillDay"}, {"interval"})
-        interval = refill["interval"]
-        if interval not in ("daily", "monthly"):
-            raise bad_request("body.credits.refill.interval", "interval is daily or monthly")
-        out: dict[str, Any] = {
-            "interval": interval,
-            "amount": _int(refill.get("amount"), "body.credits.refill.amount", 1),
-        }
-        if interval == "monthly":
-            if "refillDay" not in refill:
-                raise bad_request("body.credits.refill.refillDay", "monthly needs refillDay")
-            out["refillDay"] = _int(refill["refillDay"], "body.credits.refill.refillDay", 1, 31)
-        return remaining, out  # daily ignores refillDay
+            raise bad_request("body.credits.refill", "an unlimited key cannot refill")
+        return remaining, check.refill(credits["refill"], "body.credits.refill")
 
     # --- keys.verifyKey -------------------------------------------------------------------
 
     def verify_key(self, body: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"key", "credits", "tags", "permissions", "ratelimits"}
-        _check(body, "body", allowed, {"key"})
-        if not isinstance(body["key"], str) or not body["key"]:
-            raise bad_request("body.key", "key must be a non-empty string")
+        allowed = {"key", "credits", "tags", "permissions", "ratelimits", "migrationId"}
+        check.fields(body, "body", allowed, {"key"})
+        check.string(body["key"], "body.key", min_length=1, max_length=512)
+        if "tags" in body:
+            check.strings(body["tags"], "body.tags", max_items=20, max_length=512, pattern=None)
+        if "permissions" in body:
+            check.string(body["permissions"], "body.permissions", min_length=1, max_length=1000)
+        if "ratelimits" in body:
+            check.verify_ratelimits(body["ratelimits"], "body.ratelimits")
+        if "migrationId" in body:
+            check.string(body["migrationId"], "body.migrationId", max_length=256)
         cost = 1
         if "credits" in body:
-            if not isinstance(body["credits"], dict):
-                raise bad_request("body.credits", "credits must be an object")
-            _check(body["credits"], "body.credits", {"cost"}, set())
-            cost = _int(body["credits"].get("cost", 1), "body.credits.cost", 0)
-        digest = hashlib.sha256(body["key"].encode()).hexdigest()
+            check.fields(body["credits"], "body.credits", {"cost"}, {"cost"})
+            cost = check.integer(body["credits"]["cost"], "body.credits.cost", 0, 10**12)
         with self.lock:
-            key_id = self.by_digest.get(digest)
-            if key_id is None:
+            key = self.find(body["key"])
+            if key is None:
                 return {"valid": False, "code": "NOT_FOUND"}
-            key = self.keys[key_id]
             self._refill(key)
             code = self._verdict(key, body, cost)
             if code == "VALID" and key.remaining is not None:
                 key.remaining -= cost
             return {"valid": code == "VALID", "code": code, **self._verify_fields(key)}
 
+    def find(self, raw_key: str) -> FakeKey | None:
+        key_id = self.by_digest.get(digest(raw_key))
+        return None if key_id is None else self.alive(key_id)
+
+    def alive(self, key_id: str) -> FakeKey | None:
+        """The key, unless it is gone (a rerolled key is deleted when its grace ends)."""
+        key = self.keys.get(key_id)
+        if key is not None and key.revoke_at_ms is not None and key.revoke_at_ms <= self.now_ms():
+            self._forget(key)
+            return None
+        return key
+
+    def _forget(self, key: FakeKey) -> None:
+        del self.keys[key.key_id]
+        self.by_digest.pop(key.digest, None)
+
     def _verdict(self, key: FakeKey, body: dict[str, Any], cost: int) -> str:
         if not key.enabled:
             return "DISABLED"
-        now_ms = int(self.clock.now().timestamp() * 1000)
-        if key.expires_ms is not None and key.expires_ms <= now_ms:
+        if key.expires_ms is not None and key.expires_ms <= self.now_ms():
             return "EXPIRED"
-        if body.get("permissions"):
-            return "INSUFFICIENT_PERMISSIONS"  # fake keys carry no permissions
+        if "permissions" in body and not _permitted(body["permissions"], key.permissions):
+            return "INSUFFICIENT_PERMISSIONS"
         if key.remaining is not None and cost > key.remaining:
             return "USAGE_EXCEEDED"
         return "VALID"
-
-    @staticmethod
-    def _verify_fields(key: FakeKey) -> dict[str, Any]:
-        fields: dict[str, Any] = {"keyId": key.key_id, "enabled": key.enabled}
-        if key.remaining is not None:
-            fields["credits"] = key.remaining
-        if key.expires_ms is not None:
-            fields["expires"] = key.expires_ms
-        if key.meta is not None:
-            fields["meta"] = key.meta
-        if key.external_id is not None:
-            fields["identity"] = {"externalId": key.external_id}
-        return fields
 
     # --- refill ---------------------------------------------------------------------------
 
@@ -254,50 +263,31 @@ class FakeWorkspace:
 
     # --- keys.getKey, keys.updateCredits, keys.deleteKey ----------------------------------
 
-    def _lookup(self, body: dict[str, Any]) -> FakeKey:
-        if not isinstance(body["keyId"], str):
-            raise bad_request("body.keyId", "keyId must be a string")
-        key = self.keys.get(body["keyId"])
+    def lookup(self, body: dict[str, Any]) -> FakeKey:
+        check.string(
+            body["keyId"], "body.keyId", min_length=3, max_length=255, pattern=check.KEY_ID
+        )
+        key = self.alive(body["keyId"])
         if key is None:
-            raise ApiError(404, "Not Found", f"key {body['keyId']!r} does not exist")
+            raise check.not_found(f"key {body['keyId']!r}")
         self._refill(key)
         return key
 
     def get_key(self, body: dict[str, Any]) -> dict[str, Any]:
-        _check(body, "body", {"keyId", "decrypt"}, {"keyId"})
+        check.fields(body, "body", {"keyId", "decrypt"}, {"keyId"})
+        decrypt = check.boolean(body.get("decrypt", False), "body.decrypt")
         with self.lock:
-            key = self._lookup(body)
-            data: dict[str, Any] = {
-                "keyId": key.key_id,
-                "start": key.start,
-                "createdAt": int(key.created_at.timestamp() * 1000),
-                "enabled": key.enabled,
-                "credits": self._credit_fields(key),
-            }
-            optional = {"name": key.name, "meta": key.meta, "expires": key.expires_ms}
-            data.update({name: value for name, value in optional.items() if value is not None})
-            if key.external_id is not None:
-                data["identity"] = {"externalId": key.external_id}
-            if body.get("decrypt") and key.plaintext is not None:
-                data["plaintext"] = key.plaintext
-            return data
-
-    @staticmethod
-    def _credit_fields(key: FakeKey) -> dict[str, Any]:
-        credits: dict[str, Any] = {"remaining": key.remaining}
-        if key.refill is not None:
-            credits["refill"] = dict(key.refill)
-        return credits
+            return self.key_fields(self.lookup(body), decrypt=decrypt)
 
     def update_credits(self, body: dict[str, Any]) -> dict[str, Any]:
-        _check(body, "body", {"keyId", "operation", "value"}, {"keyId", "operation"})
+        check.fields(body, "body", {"keyId", "operation", "value"}, {"keyId", "operation"})
         operation, value = body["operation"], body.get("value")
         if operation not in ("set", "increment", "decrement"):
             raise bad_request("body.operation", "operation is set, increment or decrement")
         if value is not None:
-            _int(value, "body.value", 0)
+            check.integer(value, "body.value", 0)
         with self.lock:
-            key = self._lookup(body)
+            key = self.lookup(body)
             if operation == "set":
                 key.remaining = value
                 if value is None:
@@ -310,12 +300,11 @@ class FakeWorkspace:
                 key.remaining += value
             else:
                 key.remaining = max(0, key.remaining - value)
-            return self._credit_fields(key)
+            return self.credit_fields(key)
 
     def delete_key(self, body: dict[str, Any]) -> dict[str, Any]:
-        _check(body, "body", {"keyId", "permanent"}, {"keyId"})
+        check.fields(body, "body", {"keyId", "permanent"}, {"keyId"})
+        check.boolean(body.get("permanent", False), "body.permanent")
         with self.lock:
-            key = self._lookup(body)
-            del self.keys[key.key_id]
-            del self.by_digest[key.digest]
+            self._forget(self.lookup(body))
         return {}

@@ -3,52 +3,20 @@ Raw HTTP against the in-process fake."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.fakes.clock import FrozenClock
-from tests.fakes.unkey_server import FakeUnkeyServer
+from tests.fakes.unkey_client import RawUnkey, assert_error
 
 pytest_plugins = ["tests.fakes.unkey_fixtures"]
 
 
-class Api:
-    def __init__(self, fake: FakeUnkeyServer) -> None:
-        self.fake = fake
-        self.http = httpx.Client(base_url=fake.base_url, timeout=5)
-        self.auth = {"Authorization": f"Bearer {fake.root_key}"}
-
-    def post(self, op: str, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-        return self.http.post(f"/v2/keys.{op}", json=body, headers=self.auth | (headers or {}))
-
-    def data(self, op: str, body: Any) -> Any:
-        response = self.post(op, body)
-        assert response.status_code == 200, response.text
-        return response.json()["data"]
-
-    def create(self, **fields: Any) -> dict[str, str]:
-        return self.data("createKey", {"apiId": self.fake.api_id, "prefix": "ig", **fields})
-
-
 @pytest.fixture
-def api(fake_unkey: FakeUnkeyServer) -> Iterator[Api]:
-    client = Api(fake_unkey)
-    yield client
-    client.http.close()
-
-
-def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    payload = response.json()
-    assert payload["meta"]["requestId"].startswith("req_")
-    error = payload["error"]
-    assert {"title", "detail", "status", "type"} <= set(error) and error["status"] == status
-    assert ("errors" in error) is (status == 400)
-    return error
+def api(raw_unkey: RawUnkey) -> RawUnkey:
+    return raw_unkey
 
 
 # --- transport ----------------------------------------------------------------------------
@@ -58,13 +26,13 @@ def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
     ("headers", "status"),
     [({}, 400), ({"Authorization": "Basic abc"}, 400), ({"Authorization": "Bearer nope"}, 401)],
 )
-def test_every_call_needs_the_bearer_root_key(api: Api, headers: dict[str, str], status: int):
+def test_every_call_needs_the_bearer_root_key(api: RawUnkey, headers: dict[str, str], status: int):
     response = api.http.post("/v2/keys.verifyKey", json={"key": "ig_x"}, headers=headers)
 
     assert_error(response, status)
 
 
-def test_a_success_is_wrapped_in_meta_and_data(api: Api):
+def test_a_success_is_wrapped_in_meta_and_data(api: RawUnkey):
     response = api.post("createKey", {"apiId": api.fake.api_id, "prefix": "ig"})
 
     payload = response.json()
@@ -73,7 +41,7 @@ def test_a_success_is_wrapped_in_meta_and_data(api: Api):
     assert payload["data"]["key"].startswith("ig_")
 
 
-def test_verify_rejects_an_api_id(api: Api):
+def test_verify_rejects_an_api_id(api: RawUnkey):
     key = api.create(credits={"remaining": 3})["key"]
 
     error = assert_error(api.post("verifyKey", {"key": key, "apiId": api.fake.api_id}), 400)
@@ -95,17 +63,17 @@ def test_verify_rejects_an_api_id(api: Api):
         {"remaining": 5, "cost": 1},  # unknown field
     ],
 )
-def test_create_key_validates_credits(api: Api, credits: dict[str, Any]):
+def test_create_key_validates_credits(api: RawUnkey, credits: dict[str, Any]):
     response = api.post("createKey", {"apiId": api.fake.api_id, "credits": credits})
 
     assert_error(response, 400)
 
 
-def test_create_key_answers_404_for_another_api(api: Api):
+def test_create_key_answers_404_for_another_api(api: RawUnkey):
     assert_error(api.post("createKey", {"apiId": "api_other"}), 404)
 
 
-def test_daily_refill_ignores_refill_day_and_only_a_hash_is_kept(api: Api):
+def test_daily_refill_ignores_refill_day_and_only_a_hash_is_kept(api: RawUnkey):
     refill = {"interval": "daily", "amount": 5, "refillDay": 9}
     created = api.create(credits={"remaining": 5, "refill": refill})
 
@@ -120,7 +88,7 @@ def test_daily_refill_ignores_refill_day_and_only_a_hash_is_kept(api: Api):
     assert created["key"] not in repr(stored)
 
 
-def test_only_recoverable_keys_can_be_decrypted(api: Api):
+def test_only_recoverable_keys_can_be_decrypted(api: RawUnkey):
     recoverable = api.create(recoverable=True)
     plain = api.create()
 
@@ -134,11 +102,11 @@ def test_only_recoverable_keys_can_be_decrypted(api: Api):
 # --- keys.verifyKey -----------------------------------------------------------------------
 
 
-def test_an_unknown_key_carries_only_valid_and_code(api: Api):
+def test_an_unknown_key_carries_only_valid_and_code(api: RawUnkey):
     assert api.data("verifyKey", {"key": "ig_unknown"}) == {"valid": False, "code": "NOT_FOUND"}
 
 
-def test_verify_charges_one_by_default_and_refuses_without_taking(api: Api):
+def test_verify_charges_one_by_default_and_refuses_without_taking(api: RawUnkey):
     key = api.create(credits={"remaining": 2})["key"]
 
     default = api.data("verifyKey", {"key": key})
@@ -154,13 +122,13 @@ def test_verify_charges_one_by_default_and_refuses_without_taking(api: Api):
     assert (free["code"], free["credits"]) == ("VALID", 1)
 
 
-def test_disabled_is_checked_before_expiry_and_credits(api: Api):
+def test_disabled_is_checked_before_expiry_and_credits(api: RawUnkey):
     key = api.create(enabled=False, expires=1, credits={"remaining": 0})["key"]
 
     assert api.data("verifyKey", {"key": key})["code"] == "DISABLED"
 
 
-def test_expiry_follows_the_fakes_clock(api: Api):
+def test_expiry_follows_the_fakes_clock(api: RawUnkey):
     api.fake.set_clock(FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)))
     expires = int(datetime(2026, 1, 2, tzinfo=UTC).timestamp() * 1000)
     key = api.create(expires=expires)["key"]
@@ -175,7 +143,7 @@ def test_expiry_follows_the_fakes_clock(api: Api):
 # --- keys.updateCredits and keys.deleteKey ------------------------------------------------
 
 
-def test_update_credits_rules(api: Api):
+def test_update_credits_rules(api: RawUnkey):
     key_id = api.create(credits={"remaining": 3, "refill": {"interval": "daily", "amount": 3}})[
         "keyId"
     ]
@@ -195,7 +163,7 @@ def test_update_credits_rules(api: Api):
     assert_error(unknown, 404)
 
 
-def test_a_deleted_key_is_not_found(api: Api):
+def test_a_deleted_key_is_not_found(api: RawUnkey):
     created = api.create(credits={"remaining": 3})
 
     assert api.data("deleteKey", {"keyId": created["keyId"]}) == {}
@@ -208,7 +176,7 @@ def test_a_deleted_key_is_not_found(api: Api):
 # --- control endpoints --------------------------------------------------------------------
 
 
-def test_faults_records_and_reset_over_http(api: Api):
+def test_faults_records_and_reset_over_http(api: RawUnkey):
     control = api.http
     control.post("/_fake/fault", json={"mode": "rate_limit", "retry_after": 7, "times": 1})
 
@@ -225,7 +193,7 @@ def test_faults_records_and_reset_over_http(api: Api):
     assert control.get("/_fake/requests").json() == {"requests": []}
 
 
-def test_the_clock_is_settable_over_http(api: Api):
+def test_the_clock_is_settable_over_http(api: RawUnkey):
     control = api.http
     control.post("/_fake/clock", json={"now": "2026-03-31T08:00:00+00:00"})
     refill = {"interval": "monthly", "amount": 4, "refillDay": 31}

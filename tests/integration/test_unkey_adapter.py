@@ -198,6 +198,23 @@ async def test_verify_codes_map_to_key_statuses(
     assert not charge.accepted
 
 
+async def test_an_over_long_credential_is_an_unknown_key_without_asking_unkey(
+    fake_unkey: FakeUnkeyServer, make_provider: MakeProvider, caplog: pytest.LogCaptureFixture
+):
+    provider = make_provider()
+    longest_admitted = "ig_" + "x" * 509  # keys.verifyKey admits at most 512 characters
+
+    over_long = await provider.charge("ig_" + "x" * 510, 1)
+    described = await provider.describe("ig_" + "x" * 4096)
+    at_the_limit = await provider.charge(longest_admitted, 1)
+
+    assert over_long == Charge(KeyStatus.NOT_FOUND)
+    assert described is None
+    assert at_the_limit == Charge(KeyStatus.NOT_FOUND)  # Unkey's own verdict
+    assert [r["body"]["key"] for r in fake_unkey.requests(VERIFY)] == [longest_admitted]
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
 async def test_an_unlimited_key_has_no_balance(
     fake_unkey: FakeUnkeyServer, make_provider: MakeProvider
 ):
