@@ -54,11 +54,13 @@ def next_refill_at(refill: Refill | None, now: datetime) -> datetime | None:
     return _refill_day_in(year, month, refill.day)
 
 
-def refill_period_seconds(refill: Refill | None) -> int | None:
-    """The nominal period for the `RateLimit-Policy` header's `w` parameter."""
-    if refill is None or refill.interval is RefillInterval.NONE:
+def refill_period_seconds(refill: Refill | None, now: datetime) -> int | None:
+    """The length of the refill period `now` falls in, for `RateLimit-Policy`'s `w`: a day, or
+    the 28 to 31 days between this period's monthly refill and the next."""
+    start, end = last_refill_at(refill, now), next_refill_at(refill, now)
+    if start is None or end is None:
         return None
-    return 86_400 if refill.interval is RefillInterval.DAILY else 30 * 86_400
+    return int((end - start).total_seconds())
 
 
 def seconds_until(moment: datetime | None, now: datetime) -> int | None:

@@ -48,6 +48,7 @@ def run_api(settings: Settings) -> None:
     import uvicorn
 
     from entrypoints.http.app import create_app
+    from entrypoints.http_server import bounded_protocol
 
     if not port_is_free(settings.host, settings.port):
         sys.exit(
@@ -68,6 +69,10 @@ def run_api(settings: Settings) -> None:
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        http=bounded_protocol(
+            max_header_bytes=settings.http_max_header_bytes,
+            header_timeout=settings.http_header_timeout_seconds,
+        ),
     )
 
 

@@ -136,6 +136,8 @@ class Settings:
     queued_recheck_seconds: float = 600.0
     redis_timeout_seconds: float = 2.0
     key_cache_seconds: float = 5.0  # how long an API process remembers a key's id (0: never)
+    http_max_header_bytes: int = 32768  # a request's whole header block; larger: 431
+    http_header_timeout_seconds: float = 10.0  # to send a request's headers; then closed
     # Fault injection for the crash tests only (IMAGEGATE_FAULT=crash_before_enqueue).
     fault: str | None = None
     log_format: str = "json"
@@ -291,6 +293,7 @@ _INTEGERS: dict[str, tuple[int, int | None]] = {
     "task_soft_time_limit": (1, None),
     "mint_limit_per_address": (1, None),
     "mint_limit_global": (1, None),
+    "http_max_header_bytes": (1024, None),
 }
 
 # Decimal settings: field → minimum.
@@ -303,6 +306,7 @@ _NUMBERS: dict[str, float] = {
     "sweep_grace_seconds": 0.5,
     "queued_recheck_seconds": 1,
     "key_cache_seconds": 0,
+    "http_header_timeout_seconds": 0.1,
 }
 
 # Every environment variable the settings read (a test checks docker-compose.yml against it).

@@ -81,7 +81,7 @@ def test_worker_scales_no_fixed_name_and_no_host_ports(compose: dict[str, Any]) 
     assert "ports" not in worker
     assert worker["environment"]["WORKER_METRICS_PORT"]  # reached inside the network only
     api = compose["services"]["api"]
-    assert api["ports"] == ["${IMAGEGATE_PORT:-8000}:8000"]
+    assert api["ports"] == ["${IMAGEGATE_BIND:-127.0.0.1}:${IMAGEGATE_PORT:-8000}:8000"]
     assert api["environment"]["PORT"] == "8000"
 
 
@@ -119,3 +119,18 @@ def test_monitoring_is_opt_in_and_scrapes_every_worker(compose: dict[str, Any]) 
     ports = {job["job_name"]: job["dns_sd_configs"][0]["port"] for job in scrape["scrape_configs"]}
     worker_port = int(compose["services"]["worker"]["environment"]["WORKER_METRICS_PORT"])
     assert ports == {"imagegate-api": 8000, "imagegate-worker": worker_port}
+
+
+def test_every_published_port_binds_to_loopback_unless_the_operator_widens_it(
+    compose: dict[str, Any],
+) -> None:
+    published = {
+        name: service["ports"]
+        for name, service in compose["services"].items()
+        if "ports" in service
+    }
+    assert set(published) >= {"api"}
+    for name, ports in published.items():
+        for port in ports:
+            host, _, _ = str(port).partition(":${")
+            assert host == "${IMAGEGATE_BIND:-127.0.0.1}", (name, port)

@@ -69,12 +69,28 @@ def test_monthly_boundaries_clamp_to_the_months_last_day(
 def test_no_refill_has_no_boundaries(refill: Refill | None):
     assert last_refill_at(refill, at(2026, 1, 1)) is None
     assert next_refill_at(refill, at(2026, 1, 1)) is None
-    assert refill_period_seconds(refill) is None
+    assert refill_period_seconds(refill, at(2026, 1, 1)) is None
 
 
-def test_refill_periods_for_the_ratelimit_policy_header():
-    assert refill_period_seconds(DAILY) == 86_400
-    assert refill_period_seconds(monthly(1)) == 30 * 86_400
+DAY = 86_400
+
+
+@pytest.mark.parametrize(
+    ("refill", "now", "period"),
+    [
+        (DAILY, at(2026, 3, 29, 23), DAY),
+        (monthly(1), at(2026, 2, 10), 28 * DAY),  # Feb 1 → Mar 1
+        (monthly(1), at(2026, 3, 10), 31 * DAY),  # Mar 1 → Apr 1
+        (monthly(1), at(2026, 4, 10), 30 * DAY),  # Apr 1 → May 1
+        (monthly(31), at(2026, 2, 10), 28 * DAY),  # Jan 31 → Feb 28
+        (monthly(31), at(2026, 3, 1), 31 * DAY),  # Feb 28 → Mar 31
+        (monthly(31), at(2024, 2, 10), 29 * DAY),  # Jan 31 → Feb 29 (leap year)
+    ],
+)
+def test_the_ratelimit_policy_window_is_the_real_period_not_a_nominal_month(
+    refill: Refill, now: datetime, period: int
+):
+    assert refill_period_seconds(refill, now) == period
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ def quota_headers(remaining: int | None, refill: Refill | None, now: datetime) -
     if remaining is None:
         return {}
     headers: dict[str, str] = {}
-    period = credits.refill_period_seconds(refill)
+    period = credits.refill_period_seconds(refill, now)
     if refill is not None and period is not None:
         headers["RateLimit-Policy"] = f'"credits";q={refill.amount};w={period}'
     reset = credits.seconds_until(credits.next_refill_at(refill, now), now)
