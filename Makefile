@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src worker
-	cd clients/python && ../../$(BIN)/mypy --strict src/imagegate_client
+	cd clients/python && $(abspath $(BIN))/mypy --strict src/imagegate_client
 
 test: lint
 	$(BIN)/pytest

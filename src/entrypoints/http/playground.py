@@ -18,6 +18,7 @@ from litestar.openapi.plugins import (
     YamlRenderPlugin,
 )
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 from swagger_ui_bundle import swagger_ui_path
 
 PLAYGROUND_DIR = Path(__file__).parent / "static" / "playground"
@@ -45,7 +46,7 @@ playground_assets = create_static_files_router(
 swagger_assets = create_static_files_router(
     path=SWAGGER_ASSETS, directories=[Path(str(swagger_ui_path))], include_in_schema=False
 )
-ROUTES = [playground, playground_assets, swagger_assets]
+ROUTES: list[ControllerRouterHandler] = [playground, playground_assets, swagger_assets]
 
 
 def docs_ui_plugins() -> list[OpenAPIRenderPlugin]:

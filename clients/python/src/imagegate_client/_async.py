@@ -19,10 +19,6 @@ from imagegate_client.sse import EventParser
 OnUpdate = Callable[[Job], None]
 
 
-class _NoEventStream(Exception):
-    pass
-
-
 class AsyncClient:
     """`AsyncClient(base_url=, api_key=)`, defaulting to IMAGEGATE_BASE_URL / IMAGEGATE_API_KEY."""
 
@@ -170,9 +166,8 @@ class AsyncJobs:
         try:
             async for job in self._stream(job_id, read_timeout):
                 yield job
-        except _NoEventStream:
-            await self._client._call("GET", f"/v1/jobs/{job_id}/events")
-            raise p.no_event_stream() from None
+        except p.NoEventStream as missing:
+            raise missing.args[0] from None
 
     async def _stream(self, job_id: str, read_timeout: float) -> AsyncIterator[Job]:
         http = self._client._http
@@ -181,7 +176,8 @@ class AsyncJobs:
         path = f"/v1/jobs/{job_id}/events"
         async with http.stream("GET", path, headers=headers, timeout=timeout) as r:
             if p.sse_missing(r):
-                raise _NoEventStream()
+                await r.aread()
+                raise p.NoEventStream(p.missing_stream_error(r))
             if not r.is_success:
                 await r.aread()
                 p.decode(r)
@@ -215,7 +211,7 @@ class AsyncJobs:
                         on_update(job)
                     if job.terminal:
                         return job
-            except _NoEventStream:
+            except p.NoEventStream:
                 client._has_event_stream = False
             except httpx.TransportError:
                 pass

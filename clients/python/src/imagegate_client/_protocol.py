@@ -30,6 +30,10 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 
+class NoEventStream(Exception):
+    """The events route answered without a stream (an older server); args[0]: the error."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded retries of 503 answers and connection errors, honouring Retry-After."""
@@ -153,5 +157,10 @@ def timed_out(job: Job) -> GenerationTimeout:
     return GenerationTimeout(f"Job {job.id} did not finish in time; it is {job.status}.", job=job)
 
 
-def no_event_stream() -> ImagegateError:
+def missing_stream_error(response: httpx.Response) -> ImagegateError:
+    """What `jobs.stream` raises when the events route answered without a stream."""
+    try:
+        decode(response)
+    except ImagegateError as error:
+        return error
     return ImagegateError("This server has no event stream for jobs.", code="no_event_stream")

@@ -18,10 +18,6 @@ from imagegate_client.sse import EventParser
 OnUpdate = Callable[[Job], None]
 
 
-class _NoEventStream(Exception):
-    """The server answered the events route like an older server without it."""
-
-
 class Client:
     """`Client(base_url=, api_key=)`, defaulting to IMAGEGATE_BASE_URL and IMAGEGATE_API_KEY."""
 
@@ -175,9 +171,8 @@ class Jobs:
         """The job each time it changes (Server-Sent Events), ending after its final state."""
         try:
             yield from self._stream(job_id, read_timeout)
-        except _NoEventStream:
-            self._client._call("GET", f"/v1/jobs/{job_id}/events")  # raises the server's error
-            raise p.no_event_stream() from None
+        except p.NoEventStream as missing:
+            raise missing.args[0] from None
 
     def _stream(self, job_id: str, read_timeout: float) -> Iterator[Job]:
         http = self._client._http
@@ -185,7 +180,8 @@ class Jobs:
         headers = {"Accept": "text/event-stream"}
         with http.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=timeout) as r:
             if p.sse_missing(r):
-                raise _NoEventStream()
+                r.read()
+                raise p.NoEventStream(p.missing_stream_error(r))
             if not r.is_success:
                 r.read()
                 p.decode(r)
@@ -216,7 +212,7 @@ class Jobs:
                         on_update(job)
                     if job.terminal:
                         return job
-            except _NoEventStream:
+            except p.NoEventStream:
                 client._has_event_stream = False
             except httpx.TransportError:
                 pass  # a dropped or silent stream: polling below picks up from here
