@@ -121,3 +121,23 @@ def test_webhooks_verify_returns_the_event_or_refuses_a_forgery() -> None:
     with pytest.raises(webhooks.InvalidSignature) as caught:
         webhooks.verify(body, forged, secret)
     assert isinstance(caught.value, ig.ImagegateError)
+
+
+def test_quote_and_usage_follow_the_designed_routes() -> None:
+    seen: list[httpx.Request] = []
+    transport = answering(
+        httpx.Response(200, json={"credits": 4, "remaining": 9, "affordable": True}),
+        httpx.Response(
+            200, json={"buckets": [{"date": "2026-01-01", "charged": 3, "refunded": 1}]}
+        ),
+        seen=seen,
+    )
+    client = ig.Client("http://t", "ig_k", transport=transport)
+    quote = client.quote("p", n=2, quality="high")
+    assert (quote.credits, quote.remaining, quote.affordable) == (4, 9, True)
+    assert seen[0].url.path == "/v1/quotes"
+    assert json.loads(seen[0].content) == {"prompt": "p", "n": 2, "quality": "high"}
+    usage = client.usage(bucket="day", from_="2026-01-01")
+    assert usage.buckets == [{"date": "2026-01-01", "charged": 3, "refunded": 1}]
+    assert seen[1].url.path == "/v1/me/usage"
+    assert dict(seen[1].url.params) == {"bucket": "day", "from": "2026-01-01"}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
 import pytest
-from imagegate_client import Client, NotFound
+from imagegate_client import AsyncClient, Client, NotFound
 from imagegate_client.sse import EventParser
 
 
@@ -87,3 +88,16 @@ def test_waiting_uses_the_stream_when_the_server_has_one() -> None:
         done = client.jobs.wait("job_1", on_update=lambda j: seen.append(j.status))
     assert done.status == "succeeded"
     assert seen == ["queued", "queued", "running", "succeeded"]
+
+
+def test_the_async_client_waits_on_the_stream_too() -> None:
+    async def wait() -> list[str]:
+        seen: list[str] = []
+        async with AsyncClient(
+            "http://imagegate.test", "ig_test", transport=serve(STREAM)
+        ) as client:
+            done = await client.jobs.wait("job_1", on_update=lambda j: seen.append(j.status))
+            assert done.status == "succeeded"
+        return seen
+
+    assert asyncio.run(wait()) == ["queued", "queued", "running", "succeeded"]
