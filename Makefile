@@ -1,25 +1,32 @@
 # The two commands of the README work on a fresh machine with Python >= 3.11:
-# `make run` and `make test` create .venv and install on first use.
+# `make run` and `make test` create .venv and install on first use. `make run` installs the
+# runtime dependencies only; the dev extra (pytest, mypy, ruff…) and the SDK come with `make test`.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt bench clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) clients/python/pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]' -e clients/python
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/imagegate dev
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src worker
+	cd clients/python && $(abspath $(BIN))/mypy --strict src/imagegate_client
 
 test: lint
 	$(BIN)/pytest

@@ -128,7 +128,9 @@ def run_dev(settings: Settings) -> int:
     ]
     url = f"http://{settings.host}:{settings.port}"
     print(
-        f"imagegate dev: API on {url} (docs {url}/schema/swagger); Ctrl-C stops everything.\n"
+        f"imagegate dev: playground {url}/ - API {url}/v1 (docs {url}/schema); Ctrl-C stops all.\n"
+        f'  SDK: pip install ./clients/python && python -c "from imagegate_client import Client;'
+        f" Client('{url}', '<key>').images.generate('a lighthouse').images[0].save('out.png')\"\n"
         f"  try: curl -s -c jar -b jar -d '' -L {url}/authorize"
         f" && curl -s -b jar -X POST {url}/generate_image"
         " -H 'content-type: application/json' -d '{\"prompt\": \"a lighthouse at dusk\"}'"

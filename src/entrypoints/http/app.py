@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from entrypoints.bootstrap import ApiContainer, build_api
-from entrypoints.http import jobs, keys, ops
+from entrypoints.http import jobs, keys, ops, playground
 from entrypoints.http.deps import provide_caller, provide_container
 from entrypoints.http.observability import RequestObservability, echo_request_id
 from entrypoints.http.observability import metrics as metrics_route
@@ -53,6 +53,7 @@ def create_app(
             ops.healthz,
             ops.readyz,
             metrics_route,
+            *playground.ROUTES,
         ],
         middleware=[RequestObservability()],
         before_send=[echo_request_id],
@@ -69,6 +70,7 @@ def create_app(
             version="0.1.0",
             description="Quota-limited generative-image API: submit a job, poll for the result.",
             path="/schema",
+            render_plugins=playground.docs_ui_plugins(),
         ),
         request_max_body_size=1_048_576,
         debug=False,
