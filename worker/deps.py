@@ -1,32 +1,26 @@
-"""What a worker process needs, built once per process by the composition root."""
+"""What a worker process runs, built once per process by `worker.bootstrap`."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 
-from domain.generation import WorkerPolicy
-from domain.ports import (
-    Clock,
-    CreditRefunder,
-    ImageGenerator,
-    ImageStore,
-    JobDispatcher,
-    JobLedger,
-    LeaseKeeper,
-)
+from domain.generation import RunGeneration
+from domain.ports import Clock, ImageStore, JobLedger
+from domain.sweeping import Sweep
 
 
 @dataclass(frozen=True)
 class WorkerDeps:
-    ledger: JobLedger
-    generator: ImageGenerator
-    store: ImageStore
-    refunder: CreditRefunder
-    leases: LeaseKeeper
-    dispatcher: JobDispatcher
+    run_generation: RunGeneration
+    sweep: Sweep
+    ledger: JobLedger  # for the logs' request id
+    store: ImageStore  # for purging the images of expired jobs
     clock: Clock
-    policy: WorkerPolicy
     sweep_interval: float
-    sweep_grace: timedelta
     image_ttl: timedelta  # images older than this belong to expired jobs
+    resources: ExitStack  # clients and threads to close at shutdown
+
+    def close(self) -> None:
+        self.resources.close()

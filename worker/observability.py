@@ -16,7 +16,7 @@ from prometheus_client import start_http_server
 
 from adapters.prometheus_metrics import Metrics
 from entrypoints import log_context
-from worker.celery_app import GENERATE_TASK
+from entrypoints.celery_app import GENERATE_TASK
 
 log = logging.getLogger("imagegate.worker")
 

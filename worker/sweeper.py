@@ -1,4 +1,5 @@
-"""A background thread in each worker process that runs the sweep use case periodically.
+"""A background thread in each worker process that runs the sweep use case
+(`domain.sweeping.Sweep`) and purges expired images, periodically.
 
 Every step of a sweep is atomic, so several workers sweeping at once is safe; it only costs a
 few Redis calls per interval.
@@ -11,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from domain.generation import sweep
 from worker.deps import WorkerDeps
 
 log = logging.getLogger("imagegate.sweeper")
@@ -35,15 +35,7 @@ class Sweeper:
         self._stop.set()
 
     def run_once(self) -> None:
-        d = self._deps()
-        report = sweep(
-            ledger=d.ledger,
-            dispatcher=d.dispatcher,
-            refunder=d.refunder,
-            clock=d.clock,
-            policy=d.policy,
-            grace=d.sweep_grace,
-        )
+        report = self._deps().sweep()
         if report:
             log.info(
                 "sweep: requeued %d, failed %d, enqueued %d, refunded %d",

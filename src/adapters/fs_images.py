@@ -1,4 +1,7 @@
-"""Image bytes on the local filesystem (or a volume shared by the API and the workers)."""
+"""Image bytes on the local filesystem (or a volume shared by the API and the workers).
+
+Files are `<root>/<job id>/<attempt>/<index>.img`: each attempt of a job writes its own
+folder, so an attempt that lost its job deletes only what it wrote."""
 
 from __future__ import annotations
 
@@ -18,29 +21,29 @@ class FilesystemImageStore:
     def __init__(self, root: Path) -> None:
         self._root = Path(root)
 
-    def _dir(self, job_id: str) -> Path:
+    def _dir(self, job_id: str, attempt: int) -> Path:
         if not _SAFE_ID.match(job_id):  # ids come from URLs: never let one escape the root
             raise ValueError("invalid job id")
-        return self._root / job_id
+        return self._root / job_id / str(int(attempt))
 
-    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
-        directory = self._dir(job_id)
+    def put(self, job_id: str, attempt: int, index: int, image: GeneratedImage) -> StoredImage:
+        directory = self._dir(job_id, attempt)
         directory.mkdir(parents=True, exist_ok=True)
         # Write-then-rename so a reader never sees half an image.
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(image.data)
         os.replace(tmp, directory / f"{index}.img")
-        return StoredImage(index=index, content_type=image.content_type, size=len(image.data))
+        return StoredImage(index, image.content_type, len(image.data), attempt)
 
-    def get(self, job_id: str, index: int) -> bytes | None:
+    def get(self, job_id: str, attempt: int, index: int) -> bytes | None:
         try:
-            return (self._dir(job_id) / f"{int(index)}.img").read_bytes()
+            return (self._dir(job_id, attempt) / f"{int(index)}.img").read_bytes()
         except (FileNotFoundError, ValueError):
             return None
 
-    def delete(self, job_id: str) -> None:
-        shutil.rmtree(self._dir(job_id), ignore_errors=True)
+    def delete(self, job_id: str, attempt: int) -> None:
+        shutil.rmtree(self._dir(job_id, attempt), ignore_errors=True)
 
     def purge(self, before: datetime, limit: int) -> int:
         if not self._root.is_dir():

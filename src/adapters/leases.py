@@ -1,4 +1,4 @@
-"""Keeps the leases of the jobs a worker process is running alive, from one thread."""
+"""Keeps the leases of the attempts a worker process is running alive, from one thread."""
 
 from __future__ import annotations
 
@@ -20,15 +20,15 @@ class ThreadLeaseKeeper:
         self._ledger = ledger
         self._clock = clock
         self._lease_seconds = lease_seconds
-        self._held: set[str] = set()
+        self._held: set[tuple[str, int]] = set()  # (job id, attempt)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def hold(self, job_id: str) -> Iterator[None]:
+    def hold(self, job_id: str, attempt: int) -> Iterator[None]:
         with self._lock:
-            self._held.add(job_id)
+            self._held.add((job_id, attempt))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="imagegate-leases", daemon=True
@@ -38,7 +38,7 @@ class ThreadLeaseKeeper:
             yield
         finally:
             with self._lock:
-                self._held.discard(job_id)
+                self._held.discard((job_id, attempt))
 
     def _run(self) -> None:
         while not self._wake.wait(self._lease_seconds / 3):
@@ -51,5 +51,6 @@ class ThreadLeaseKeeper:
             except Exception:  # Redis away: try again next tick; the lease has slack
                 log.warning("renewing %d leases failed", len(held), exc_info=True)
 
-    def stop(self) -> None:
+    def close(self) -> None:
+        """Stop renewing (the worker's shutdown): held leases lapse and the sweeper requeues."""
         self._wake.set()

@@ -166,14 +166,16 @@ class MeteredJobLedger:
         self._inner = inner
         self._metrics = metrics
 
-    def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None:
-        job = self._inner.succeed(job_id, images, now)
+    def succeed(
+        self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
+    ) -> Job | None:
+        job = self._inner.succeed(job_id, attempt, images, now)
         if job is not None:
             self._metrics.job_finished(JobStatus.SUCCEEDED.value, None)
         return job
 
-    def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
-        job = self._inner.fail(job_id, error, now)
+    def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
+        job = self._inner.fail(job_id, attempt, error, now)
         if job is not None:
             self._metrics.job_finished(JobStatus.FAILED.value, error.code)
         return job

@@ -1,53 +1,43 @@
 """Jobs in Redis: one hash per job, a per-owner index, and the state machine as Lua scripts.
 
-Each transition is one atomic script that checks the current status first, so concurrent
-workers, redeliveries, cancels and sweepers can neither move a job backwards nor refund it
-twice. Three sorted sets make crashes recoverable: leases (running jobs), the outbox (every
+Each transition is one atomic script that checks the current status (and, for a worker's
+transitions, its attempt) first, so concurrent workers, redeliveries, cancels and sweepers can
+neither move a job backwards nor refund it twice, and an attempt that lost its lease cannot
+publish. Three sorted sets make crashes recoverable: leases (running jobs), the outbox (every
 queued job, scored by when the sweeper should next make sure the broker has it: at once
 until the first enqueue succeeds, then every `recheck_seconds` until a worker claims it, so a
 message lost with a crashed worker's prefetch is sent again) and owed refunds.
+
 `RedisJobRepository` is the API's async view; `RedisJobLedger` is the worker's and the
-sweeper's sync view.
+sweeper's sync view. Both build their operations with `redis_ops_jobs`; the shared ones
+(refund claims, marking enqueued) are one line on each side.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 import redis
 import redis.asyncio as aioredis
 
-from adapters import redis_job_scripts as lua
+from adapters import redis_ops_jobs as ops
 from adapters.redis_jobs_codec import (
     JobKeys,
     decode_cursor,
     decode_job,
     encode_cursor,
     encode_job,
-    error_json,
     index_member,
     ms,
-    ts,
+    record_bounds,
 )
-from domain.models import Claim, ClaimResult, Job, JobError, StoredImage
-
-CANCELED = JobError("canceled", "Canceled by the caller.")
-WORKER_LOST = JobError("worker_lost", "The job's workers were lost too many times.")
+from adapters.redis_ops import AsyncRunner, SyncRunner, text
+from domain.models import Claim, Job, JobError, StoredImage
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def record_bounds(job: Job) -> tuple[int, str]:
-    """When the job's keys expire (epoch s), and the owner-index member below which entries
-    belong to expired jobs."""
-    ttl_ms = ms(job.expires_at) - ms(job.created_at)
-    return int(job.expires_at.timestamp()) + 1, f"{ms(job.created_at) - ttl_ms:013d}"
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class RedisJobRepository:
@@ -57,11 +47,9 @@ class RedisJobRepository:
         self, client: aioredis.Redis, *, prefix: str = "ig", recheck_seconds: float = 600
     ) -> None:
         self._redis = client
+        self._ops = AsyncRunner(client)
         self._keys = JobKeys(prefix)
-        self._recheck_ms = int(recheck_seconds * 1000)
-        self._cancel = client.register_script(lua.CANCEL)
-        self._claim_refund = client.register_script(lua.CLAIM_REFUND)
-        self._release_refund = client.register_script(lua.RELEASE_REFUND)
+        self._recheck = timedelta(seconds=recheck_seconds)
 
     async def add(self, job: Job) -> None:
         """Record the job and put it in the outbox, in one transaction."""
@@ -79,18 +67,12 @@ class RedisJobRepository:
 
     async def mark_enqueued(self, job_ids: Sequence[str]) -> None:
         """The broker has these jobs: check on them again only after `recheck_seconds`."""
-        if not job_ids:
-            return
-        # XX: a worker that already claimed a job took it out; do not put it back.
-        due = int(time.time() * 1000) + self._recheck_ms
-        await self._redis.zadd(self._keys.outbox, dict.fromkeys(job_ids, due), xx=True)
+        if job_ids:
+            await self._ops.run(ops.mark_enqueued(self._keys, job_ids, _now() + self._recheck))
 
     async def get(self, job_id: str, owner: str) -> Job | None:
-        raw = await self._redis.hgetall(self._keys.job(job_id))
-        if not raw:
-            return None
-        job = decode_job(raw)
-        return job if job.owner == owner else None
+        job = await self._ops.run(ops.get(self._keys, job_id))
+        return job if job is not None and job.owner == owner else None
 
     async def list(
         self, owner: str, *, limit: int, cursor: str | None
@@ -98,7 +80,7 @@ class RedisJobRepository:
         index = self._keys.owner_index(owner)
         start = f"({decode_cursor(cursor)}" if cursor else "+"
         raw = await self._redis.zrevrangebylex(index, start, "-", start=0, num=limit + 1)
-        members = [_text(m) for m in raw]
+        members = [text(m) for m in raw]
         page = members[:limit]
         async with self._redis.pipeline(transaction=False) as pipe:
             for member in page:
@@ -109,15 +91,7 @@ class RedisJobRepository:
         return jobs, next_cursor
 
     async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
-        keys = self._keys
-        result = await self._cancel(
-            keys=[keys.job(job_id), keys.outbox, keys.refunds],
-            args=[owner, error_json(CANCELED), ts(now), ms(now), job_id],
-        )
-        if result is None:
-            return None, False
-        changed, fields = result
-        return decode_job(fields), bool(changed)
+        return await self._ops.run(ops.cancel(self._keys, job_id, owner, now))
 
     async def remove(self, job: Job) -> None:
         keys = self._keys
@@ -129,108 +103,66 @@ class RedisJobRepository:
             await pipe.execute()
 
     async def claim_refund(self, job_id: str) -> int:
-        keys = [self._keys.job(job_id), self._keys.refunds]
-        return int(await self._claim_refund(keys=keys, args=[job_id]))
+        return await self._ops.run(ops.claim_refund(self._keys, job_id))
 
     async def release_refund(self, job_id: str) -> None:
-        keys = [self._keys.job(job_id), self._keys.refunds]
-        await self._release_refund(keys=keys, args=[ms(datetime.now().astimezone()), job_id])
+        await self._ops.run(ops.release_refund(self._keys, job_id, _now()))
 
     async def ping(self) -> None:
         await self._redis.ping()
 
 
 class RedisJobLedger:
-    """The worker's and the sweeper's view of jobs (sync): atomic state transitions."""
+    """The worker's and the sweeper's view of jobs (sync): atomic, attempt-fenced transitions."""
 
     def __init__(
         self, client: redis.Redis, *, prefix: str = "ig", recheck_seconds: float = 600
     ) -> None:
-        self._redis = client
+        self._ops = SyncRunner(client)
         self._keys = JobKeys(prefix)
-        self._recheck_ms = int(recheck_seconds * 1000)
-        scripts = (
-            "START", "RENEW", "REQUEUE", "SUCCEED", "FAIL", "CLAIM_REFUND", "RELEASE_REFUND",
-            "RECLAIM", "UNENQUEUED", "REFUNDS_DUE",
-        )  # fmt: skip
-        self._scripts = {name: client.register_script(getattr(lua, name)) for name in scripts}
-
-    def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return self._scripts[name](keys=keys, args=args)
-
-    @staticmethod
-    def _job_or_none(raw: Any) -> Job | None:
-        return decode_job(raw) if raw else None
+        self._recheck = timedelta(seconds=recheck_seconds)
 
     def get(self, job_id: str) -> Job | None:
-        return self._job_or_none(self._redis.hgetall(self._keys.job(job_id)))
+        return self._ops.run(ops.get(self._keys, job_id))
 
     def start(
         self, job_id: str, now: datetime, *, max_attempts: int, lease_seconds: float
     ) -> Claim:
-        k = self._keys
-        lease_until = ms(now + timedelta(seconds=lease_seconds))
-        reply = self._run(
-            "START",
-            [k.job(job_id), k.leases, k.outbox],
-            [ts(now), ms(now), max_attempts, lease_until, job_id],
+        op = ops.start(
+            self._keys, job_id, now, max_attempts=max_attempts, lease_seconds=lease_seconds
         )
-        result = ClaimResult(_text(reply[0]))
-        return Claim(result, decode_job(reply[1]) if result is ClaimResult.CLAIMED else None)
+        return self._ops.run(op)
 
-    def renew(self, job_ids: Collection[str], now: datetime, lease_seconds: float) -> None:
-        if job_ids:
-            until = ms(now + timedelta(seconds=lease_seconds))
-            self._run("RENEW", [self._keys.leases], [self._keys.prefix, until, *job_ids])
+    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
+        if held:
+            self._ops.run(ops.renew(self._keys, held, now, lease_seconds))
 
-    def requeue(self, job_id: str, error: JobError, *, due: datetime) -> Job | None:
-        k = self._keys
-        reply = self._run(
-            "REQUEUE", [k.job(job_id), k.leases, k.outbox], [error_json(error), ms(due), job_id]
-        )
-        return self._job_or_none(reply)
+    def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
+        return self._ops.run(ops.requeue(self._keys, job_id, attempt, error, due))
 
-    def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None:
-        encoded = json.dumps([[i.index, i.content_type, i.size] for i in images])
-        keys = [self._keys.job(job_id), self._keys.leases]
-        return self._job_or_none(self._run("SUCCEED", keys, [encoded, ts(now), job_id]))
+    def succeed(
+        self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
+    ) -> Job | None:
+        return self._ops.run(ops.succeed(self._keys, job_id, attempt, images, now))
 
-    def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
-        k = self._keys
-        reply = self._run(
-            "FAIL",
-            [k.job(job_id), k.leases, k.outbox, k.refunds],
-            [error_json(error), ts(now), ms(now), job_id],
-        )
-        return self._job_or_none(reply)
+    def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
+        return self._ops.run(ops.fail(self._keys, job_id, attempt, error, now))
 
     def claim_refund(self, job_id: str) -> int:
-        return int(
-            self._run("CLAIM_REFUND", [self._keys.job(job_id), self._keys.refunds], [job_id])
-        )
+        return self._ops.run(ops.claim_refund(self._keys, job_id))
 
     def release_refund(self, job_id: str) -> None:
-        now_ms = ms(datetime.now().astimezone())
-        self._run("RELEASE_REFUND", [self._keys.job(job_id), self._keys.refunds], [now_ms, job_id])
+        self._ops.run(ops.release_refund(self._keys, job_id, _now()))
 
     def reclaim_expired(self, now: datetime, *, max_attempts: int, limit: int) -> list[Job]:
-        k = self._keys
-        rows = self._run(
-            "RECLAIM",
-            [k.leases, k.outbox, k.refunds],
-            [k.prefix, ms(now), ts(now), max_attempts, limit, error_json(WORKER_LOST)],
-        )
-        return [decode_job(row) for row in rows]
+        op = ops.reclaim_expired(self._keys, now, max_attempts=max_attempts, limit=limit)
+        return self._ops.run(op)
 
     def unenqueued(self, before: datetime, limit: int) -> list[str]:
-        ids = self._run("UNENQUEUED", [self._keys.outbox], [self._keys.prefix, ms(before), limit])
-        return [_text(i) for i in ids]
+        return self._ops.run(ops.unenqueued(self._keys, before, limit))
 
     def mark_enqueued(self, job_id: str) -> None:
-        due = int(time.time() * 1000) + self._recheck_ms
-        self._redis.zadd(self._keys.outbox, {job_id: due}, xx=True)
+        self._ops.run(ops.mark_enqueued(self._keys, [job_id], _now() + self._recheck))
 
     def refunds_due(self, before: datetime, limit: int) -> list[Job]:
-        k = self._keys
-        rows = self._run("REFUNDS_DUE", [k.refunds], [k.prefix, ms(before), limit])
-        return [decode_job(row) for row in rows]
+        return self._ops.run(ops.refunds_due(self._keys, before, limit))

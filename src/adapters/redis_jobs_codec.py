@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,11 @@ def ts(moment: datetime | None) -> str:
 
 def parse_ts(raw: str) -> datetime | None:
     return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+
+
+def images_json(images: Sequence[StoredImage]) -> str:
+    # Each image names the attempt that stored it: the image store keeps attempts apart.
+    return json.dumps([[i.index, i.content_type, i.size, i.attempt] for i in images])
 
 
 def error_json(error: JobError) -> str:
@@ -74,7 +80,7 @@ def encode_job(job: Job) -> dict[str, str]:
         "charged": str(job.charged),
         "refunded": str(job.refunded),
         "refund_claimed": "1" if job.refunded else "0",
-        "images": json.dumps([[i.index, i.content_type, i.size] for i in job.images]),
+        "images": images_json(job.images),
         "error": error_json(job.error) if job.error else "",
         "attempts": str(job.attempts),
         "request_id": job.request_id or "",
@@ -90,9 +96,8 @@ def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
     }
     request = json.loads(fields["request"])
     error = json.loads(fields["error"]) if fields.get("error") else None
-    created_at = parse_ts(fields["created_at"])
-    expires_at = parse_ts(fields["expires_at"])
-    assert created_at is not None and expires_at is not None
+    created_at = datetime.fromisoformat(fields["created_at"].replace("Z", "+00:00"))
+    expires_at = datetime.fromisoformat(fields["expires_at"].replace("Z", "+00:00"))
     return Job(
         id=fields["id"],
         owner=fields["owner"],
@@ -111,11 +116,18 @@ def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
         finished_at=parse_ts(fields.get("finished_at", "")),
         charged=int(fields["charged"]),
         refunded=int(fields.get("refunded", "0")),
-        images=tuple(StoredImage(i, t, s) for i, t, s in json.loads(fields.get("images", "[]"))),
+        images=tuple(StoredImage(*image) for image in json.loads(fields.get("images", "[]"))),
         error=JobError(error["code"], error["message"]) if error else None,
         attempts=int(fields.get("attempts", "0")),
         request_id=fields.get("request_id") or None,
     )
+
+
+def record_bounds(job: Job) -> tuple[int, str]:
+    """When the job's keys expire (epoch s), and the owner-index member below which entries
+    belong to expired jobs."""
+    ttl_ms = ms(job.expires_at) - ms(job.created_at)
+    return int(job.expires_at.timestamp()) + 1, f"{ms(job.created_at) - ttl_ms:013d}"
 
 
 def index_member(job: Job) -> str:

@@ -1,4 +1,5 @@
-"""Fixed-window rate limits in Redis, checked and counted atomically across API processes."""
+"""Fixed-window rate limits in Redis, checked and counted atomically across API processes
+(rate_limit_hit.lua)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-# KEYS: one counter per limit; ARGV: window (s), then each limit in KEYS order.
-# Refused attempts count against nothing, so a flood from one address cannot use up the
-# global budget.
-_HIT = """
-for i, key in ipairs(KEYS) do
-  local used = tonumber(redis.call('GET', key) or '0')
-  if used >= tonumber(ARGV[i + 1]) then
-    local ttl = redis.call('TTL', key)
-    if ttl < 0 then ttl = tonumber(ARGV[1]) end
-    return {0, ttl, i}
-  end
-end
-for _, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
-end
-return {1, 0, 0}
-"""
+from adapters.redis_ops import AsyncRunner, Op
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +20,15 @@ class Verdict:
 class RedisRateLimiter:
     def __init__(self, client: aioredis.Redis, *, prefix: str = "ig") -> None:
         self._prefix = prefix
-        self._hit = client.register_script(_HIT)
+        self._ops = AsyncRunner(client)
 
     async def hit(self, name: str, limits: list[tuple[str, int]], window_seconds: int) -> Verdict:
         """Count one event against every `(bucket, limit)` pair, or none if any is full."""
         keys = [f"{self._prefix}:rl:{name}:{bucket}" for bucket, _ in limits]
         args = [window_seconds, *(limit for _, limit in limits)]
-        allowed, retry_after, index = await self._hit(keys=keys, args=args)
-        return Verdict(bool(allowed), max(1, int(retry_after)), int(index))
+        return await self._ops.run(Op("rate_limit_hit.lua", keys, args, _verdict))
+
+
+def _verdict(reply: list[int]) -> Verdict:
+    allowed, retry_after, index = reply
+    return Verdict(bool(allowed), max(1, int(retry_after)), int(index))

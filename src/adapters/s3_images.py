@@ -3,8 +3,9 @@
 `IMAGE_STORE_URL=s3://bucket/prefix` names the place; `S3_ENDPOINT_URL` points at a store other
 than AWS; credentials and region come from the standard AWS variables (AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_REGION…) or an instance role, read by boto3 itself.
-Objects are `<prefix>/<job id>/<index>.img` with their content type. Expiry is the bucket's
-lifecycle rule (docs/DEPLOY.md), not ours: S3 does that better than a sweeper.
+Objects are `<prefix>/<job id>/<attempt>/<index>.img` with their content type: each attempt
+of a job writes its own, so an attempt that lost its job deletes only what it wrote. Expiry is
+the bucket's lifecycle rule (docs/DEPLOY.md), not ours: S3 does that better than a sweeper.
 """
 
 from __future__ import annotations
@@ -57,24 +58,24 @@ class S3ImageStore:
         bucket, prefix = parse_s3_url(url)
         return cls(s3_client(endpoint_url=endpoint_url, **client), bucket, prefix)
 
-    def _job_prefix(self, job_id: str) -> str:
+    def _attempt_prefix(self, job_id: str, attempt: int) -> str:
         if not _SAFE_ID.match(job_id):  # ids come from URLs: never let one name another key
             raise ValueError("invalid job id")
-        return f"{self._prefix}{job_id}/"
+        return f"{self._prefix}{job_id}/{int(attempt)}/"
 
-    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
-        key = f"{self._job_prefix(job_id)}{int(index)}.img"
+    def put(self, job_id: str, attempt: int, index: int, image: GeneratedImage) -> StoredImage:
+        key = f"{self._attempt_prefix(job_id, attempt)}{int(index)}.img"
         try:
             self._s3.put_object(
                 Bucket=self._bucket, Key=key, Body=image.data, ContentType=image.content_type
             )
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"storing the image failed: {_describe(exc)}") from exc
-        return StoredImage(index=index, content_type=image.content_type, size=len(image.data))
+        return StoredImage(index, image.content_type, len(image.data), attempt)
 
-    def get(self, job_id: str, index: int) -> bytes | None:
+    def get(self, job_id: str, attempt: int, index: int) -> bytes | None:
         try:
-            key = f"{self._job_prefix(job_id)}{int(index)}.img"
+            key = f"{self._attempt_prefix(job_id, attempt)}{int(index)}.img"
         except ValueError:
             return None
         try:
@@ -88,8 +89,8 @@ class S3ImageStore:
             raise StoreUnavailable() from exc
         return data
 
-    def delete(self, job_id: str) -> None:
-        prefix = self._job_prefix(job_id)
+    def delete(self, job_id: str, attempt: int) -> None:
+        prefix = self._attempt_prefix(job_id, attempt)
         listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=prefix)
         objects = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
         if objects:
@@ -106,7 +107,7 @@ class S3ImageStore:
         if stale:
             objects = [{"Key": item["Key"]} for item in stale]
             self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
-        return len({item["Key"].rsplit("/", 2)[-2] for item in stale})
+        return len({item["Key"].rsplit("/", 3)[-3] for item in stale})
 
     def ping(self) -> None:
         """Raises unless the bucket exists and these credentials may use it."""

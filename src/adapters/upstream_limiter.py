@@ -1,10 +1,10 @@
 """A global cap on generations in flight across every worker (`OPENAI_MAX_CONCURRENCY`).
 
 Slots are leases in one Redis sorted set (holder id → expiry in Redis server time, so worker
-clocks do not matter). Acquiring is one Lua script: drop expired leases, then take a slot if
-fewer than `limit` are held. A worker killed mid-generation cannot leak its slot: the lease
-lapses after `lease_seconds`, which must outlast one upstream call (the OpenAI timeout plus a
-margin), or a slow call could lose its slot and let one more request through.
+clocks do not matter). Acquiring is one Lua script (upstream_acquire.lua): drop expired
+leases, then take a slot if fewer than `limit` are held. A worker killed mid-generation cannot
+leak its slot: the lease lapses after `lease_seconds`, which must outlast one upstream call (the
+OpenAI timeout plus a margin), or a slow call could lose its slot and let one more request through.
 
 Jobs wait for a slot rather than fail: `slot()` polls until one frees (or `max_wait` passes, then
 it raises the transient UpstreamRateLimited so the job is retried later).
@@ -22,27 +22,12 @@ from typing import Protocol
 
 import redis
 
+from adapters.redis_ops import Op, SyncRunner
 from domain.errors import UpstreamRateLimited, UpstreamUnavailable
 from domain.models import GeneratedImage, ImageRequest
 from domain.ports import ImageGenerator
 
 log = logging.getLogger("imagegate.upstream_limiter")
-
-# KEYS[1] leases; ARGV: holder, limit, lease ms. Returns 1 when the slot was taken.
-_ACQUIRE = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  return 0
-end
-local lease_ms = tonumber(ARGV[3])
-redis.call('ZADD', KEYS[1], now_ms + lease_ms, ARGV[1])
-if redis.call('PTTL', KEYS[1]) < lease_ms then
-  redis.call('PEXPIRE', KEYS[1], lease_ms)  -- the set outlives its longest lease, then goes
-end
-return 1
-"""
 
 
 class ConcurrencyLimiter(Protocol):
@@ -72,7 +57,7 @@ class RedisConcurrencyLimiter:
         self._lease_ms = max(1, int(lease_seconds * 1000))
         self._poll = poll_interval
         self._max_wait = max_wait
-        self._acquire = redis.register_script(_ACQUIRE)
+        self._ops = SyncRunner(redis)
 
     @property
     def key(self) -> str:
@@ -109,7 +94,8 @@ class RedisConcurrencyLimiter:
 
     def _try_acquire(self, holder: str) -> bool:
         try:
-            return bool(self._acquire(keys=[self._key], args=[holder, self._limit, self._lease_ms]))
+            args = [holder, self._limit, self._lease_ms]
+            return self._ops.run(Op("upstream_acquire.lua", [self._key], args, bool))
         except redis.RedisError as exc:
             # Without the limiter's store we cannot honour the cap: retry the job later.
             log.warning("upstream limiter unavailable: %r", exc)

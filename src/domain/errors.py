@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from domain.models import Refill
+from domain.models import JobError, Refill
+
+# The job's error when every attempt lost its worker (the sweeper's and the worker's verdict).
+WORKER_LOST = JobError("worker_lost", "The job's workers were lost too many times.")
 
 
 class DomainError(Exception):
@@ -126,6 +129,9 @@ class UpstreamUnavailable(GenerationError):
 
 class UpstreamRateLimited(GenerationError):
     transient = True
+    # Deliberately the job's error code of an unavailable provider (DESIGN lists the codes):
+    # to the caller both mean "the provider could not take it now"; the class keeps them apart
+    # for the retry's countdown and the logs.
     code = "upstream_unavailable"
     message = "The image provider is rate limiting us."
 

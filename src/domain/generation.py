@@ -1,14 +1,20 @@
-"""Use cases of the worker side: run a generation, and sweep up after crashes."""
+"""The worker's use case: run one attempt of a generation job.
+
+Retries have one budget, `job.attempts` (counted by the ledger when an attempt claims the job):
+this use case decides retry or fail, and a retry goes back through the dispatcher with its
+countdown. Every state change names the attempt, so an attempt that lost its lease (a stalled
+worker the sweeper gave up on) publishes nothing, and deletes only the images it stored.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from domain.errors import GenerationError
+from domain.errors import WORKER_LOST, GenerationError
 from domain.models import ClaimResult, Job, JobError, JobStatus
 from domain.ports import (
     Clock,
@@ -19,15 +25,17 @@ from domain.ports import (
     JobLedger,
     LeaseKeeper,
 )
+from domain.refunds import refund_job
 
 log = logging.getLogger("imagegate.domain")
 
-WORKER_LOST = JobError("worker_lost", "The job's workers were lost too many times.")
+INTERNAL = JobError("internal", "The generation failed unexpectedly.")
+STORE_UNAVAILABLE = JobError("store_unavailable", "The images could not be stored.")
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationOutcome:
-    status: JobStatus | None  # None: nothing done (unknown, terminal or busy job)
+    status: JobStatus | None  # None: nothing done (unknown, terminal, busy or lost job)
     retry_after: float | None = None  # set when the job went back to the queue for a retry
 
     @property
@@ -51,128 +59,86 @@ def end_user_id(key_id: str) -> str:
     return hashlib.sha256(f"imagegate:{key_id}".encode()).hexdigest()[:32]
 
 
-def run_generation(
-    job_id: str,
-    *,
-    ledger: JobLedger,
-    generator: ImageGenerator,
-    store: ImageStore,
-    refunder: CreditRefunder,
-    leases: LeaseKeeper,
-    clock: Clock,
-    policy: WorkerPolicy,
-    may_retry: bool,
-) -> GenerationOutcome:
+@dataclass(frozen=True)
+class RunGeneration:
     """Claim → generate → store → succeed. A redelivered terminal job is a no-op."""
-    claim = ledger.start(
-        job_id, clock.now(), max_attempts=policy.max_attempts, lease_seconds=policy.lease_seconds
-    )
-    if claim.result is ClaimResult.EXHAUSTED:
-        # Each earlier attempt died without finishing.
-        return _fail(job_id, WORKER_LOST, ledger=ledger, refunder=refunder, clock=clock)
-    if claim.result is not ClaimResult.CLAIMED or claim.job is None:
-        return GenerationOutcome(status=None)
-    job = claim.job
-    with leases.hold(job_id):
+
+    ledger: JobLedger
+    generator: ImageGenerator
+    store: ImageStore
+    refunder: CreditRefunder
+    leases: LeaseKeeper
+    dispatcher: JobDispatcher
+    clock: Clock
+    policy: WorkerPolicy
+
+    def __call__(self, job_id: str) -> GenerationOutcome:
+        policy = self.policy
+        claim = self.ledger.start(
+            job_id, self.clock.now(), max_attempts=policy.max_attempts,
+            lease_seconds=policy.lease_seconds,
+        )  # fmt: skip
+        if claim.result is ClaimResult.EXHAUSTED:  # each earlier attempt died without finishing
+            return self._fail(job_id, None, WORKER_LOST)
+        if claim.result is not ClaimResult.CLAIMED or claim.job is None:
+            return GenerationOutcome(status=None)
+        job = claim.job
+        with self.leases.hold(job_id, job.attempts):
+            return self._attempt(job)
+
+    def _attempt(self, job: Job) -> GenerationOutcome:
+        attempt = job.attempts
         try:
-            generated = generator.generate(job.request, user=end_user_id(job.owner))
+            generated = self.generator.generate(job.request, user=end_user_id(job.owner))
         except GenerationError as exc:
             error = JobError(exc.code, exc.detail)
-            if exc.transient and may_retry and job.attempts < policy.max_attempts:
-                delay = exc.retry_after if exc.retry_after is not None else backoff(job.attempts)
-                ledger.requeue(job_id, error, due=clock.now() + timedelta(seconds=delay))
-                log.info(
-                    "job %s: transient %s, retry in %.1fs: %s", job_id, exc.code, delay, exc.detail
-                )
-                return GenerationOutcome(status=JobStatus.QUEUED, retry_after=delay)
-            return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
+            if exc.transient:
+                delay = exc.retry_after if exc.retry_after is not None else backoff(attempt)
+                log.info("job %s: transient %s: %s", job.id, exc.code, exc.detail)
+                return self._retry_or_fail(job, error, delay)
+            return self._fail(job.id, attempt, error)
         except Exception:
-            log.exception("job %s: unexpected error during generation", job_id)
-            error = JobError("internal", "The generation failed unexpectedly.")
-            return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
+            log.exception("job %s: unexpected error during generation", job.id)
+            return self._fail(job.id, attempt, INTERNAL)
         try:
-            stored = [store.put(job_id, index, image) for index, image in enumerate(generated)]
+            stored = [
+                self.store.put(job.id, attempt, index, image)
+                for index, image in enumerate(generated)
+            ]
         except Exception as exc:  # the image store is away: the images are lost, try again
-            log.warning("job %s: storing images failed: %r", job_id, exc)
-            error = JobError("store_unavailable", "The images could not be stored.")
-            if may_retry and job.attempts < policy.max_attempts:
-                delay = backoff(job.attempts)
-                ledger.requeue(job_id, error, due=clock.now() + timedelta(seconds=delay))
-                return GenerationOutcome(status=JobStatus.QUEUED, retry_after=delay)
-            return _fail(job_id, error, ledger=ledger, refunder=refunder, clock=clock)
-        if ledger.succeed(job_id, stored, clock.now()) is None:
-            store.delete(job_id)  # the job ended some other way meanwhile (e.g. the sweeper)
+            log.warning("job %s: storing images failed: %r", job.id, exc)
+            return self._retry_or_fail(job, STORE_UNAVAILABLE, backoff(attempt))
+        if self.ledger.succeed(job.id, attempt, stored, self.clock.now()) is None:
+            self._lost(job)
             return GenerationOutcome(status=None)
-    return GenerationOutcome(status=JobStatus.SUCCEEDED)
+        return GenerationOutcome(status=JobStatus.SUCCEEDED)
 
-
-def _fail(
-    job_id: str, error: JobError, *, ledger: JobLedger, refunder: CreditRefunder, clock: Clock
-) -> GenerationOutcome:
-    failed = ledger.fail(job_id, error, clock.now())
-    if failed is None:
-        return GenerationOutcome(status=None)
-    try:
-        refund_job(failed, ledger=ledger, refunder=refunder)
-    except Exception:  # the sweeper retries owed refunds
-        log.warning("job %s: refund failed; the sweeper will retry it", job_id, exc_info=True)
-    return GenerationOutcome(status=JobStatus.FAILED)
-
-
-def refund_job(job: Job, *, ledger: JobLedger, refunder: CreditRefunder) -> int:
-    """Give a job's credits back, at most once whatever retries or crashes."""
-    amount = ledger.claim_refund(job.id)
-    if not amount:
-        return 0
-    try:
-        refunder.refund(job.owner, amount)
-    except Exception:
-        ledger.release_refund(job.id)
-        raise
-    return amount
-
-
-@dataclass
-class SweepReport:
-    requeued: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    enqueued: list[str] = field(default_factory=list)
-    refunded: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.requeued or self.failed or self.enqueued or self.refunded)
-
-
-def sweep(
-    *,
-    ledger: JobLedger,
-    dispatcher: JobDispatcher,
-    refunder: CreditRefunder,
-    clock: Clock,
-    policy: WorkerPolicy,
-    grace: timedelta,
-    limit: int = 100,
-) -> SweepReport:
-    """Recover from crashes anywhere: lost workers, an API that died before enqueueing, refunds
-    that could not be made. Safe to run concurrently and repeatedly: every step is atomic."""
-    report = SweepReport()
-    now = clock.now()
-    for job in ledger.reclaim_expired(now, max_attempts=policy.max_attempts, limit=limit):
-        if job.status is JobStatus.FAILED:
-            report.failed.append(job.id)
-        else:
-            report.requeued.append(job.id)
-    # Reclaimed jobs sit in the outbox already; enqueue them now rather than after the grace.
-    for job_id in [*report.requeued, *ledger.unenqueued(now - grace, limit)]:
-        dispatcher.enqueue_sync(job_id)
-        ledger.mark_enqueued(job_id)
-        if job_id not in report.requeued:
-            report.enqueued.append(job_id)
-    due = ledger.refunds_due(now if report.failed else now - grace, limit)
-    for job in due:
+    def _retry_or_fail(self, job: Job, error: JobError, delay: float) -> GenerationOutcome:
+        if job.attempts >= self.policy.max_attempts:
+            return self._fail(job.id, job.attempts, error)
+        due = self.clock.now() + timedelta(seconds=delay)
+        if self.ledger.requeue(job.id, job.attempts, error, due=due) is None:
+            self._lost(job)
+            return GenerationOutcome(status=None)
+        log.info("job %s: attempt %d failed, retry in %.1fs", job.id, job.attempts, delay)
         try:
-            if refund_job(job, ledger=ledger, refunder=refunder):
-                report.refunded.append(job.id)
-        except Exception:
-            log.warning("job %s: refund still failing", job.id, exc_info=True)
-    return report
+            self.dispatcher.dispatch(job.id, countdown=delay)
+        except Exception:  # the job waits in the outbox: the sweeper sends it
+            log.warning("job %s: sending the retry failed; the sweeper will", job.id, exc_info=True)
+        return GenerationOutcome(status=JobStatus.QUEUED, retry_after=delay)
+
+    def _fail(self, job_id: str, attempt: int | None, error: JobError) -> GenerationOutcome:
+        failed = self.ledger.fail(job_id, attempt, error, self.clock.now())
+        if failed is None:
+            return GenerationOutcome(status=None)
+        try:
+            refund_job(failed, ledger=self.ledger, refunder=self.refunder)
+        except Exception:  # the sweeper retries owed refunds
+            log.warning("job %s: refund failed; the sweeper will retry it", job_id, exc_info=True)
+        return GenerationOutcome(status=JobStatus.FAILED)
+
+    def _lost(self, job: Job) -> None:
+        """This attempt no longer holds the job (its lease expired, or it was canceled):
+        another attempt or nobody publishes; this one removes only its own images."""
+        log.warning("job %s: attempt %d lost the job; its images discarded", job.id, job.attempts)
+        self.store.delete(job.id, job.attempts)

@@ -158,12 +158,14 @@ class StoredImage:
     index: int
     content_type: str
     size: int
+    attempt: int  # the attempt that stored it: each attempt's bytes are kept apart
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
     result: ClaimResult
-    job: Job | None = None
+    job: Job | None = None  # CLAIMED: as this attempt runs it (`attempts` is its number);
+    # EXHAUSTED: as it was left
 
 
 def new_job_id() -> str:

@@ -90,8 +90,11 @@ class JobLedger(Protocol):
     """Jobs as the worker and the sweeper see them: atomic state transitions.
 
     A running job holds a lease that its worker renews; a job whose lease expired lost its
-    worker. Jobs not yet handed to the broker sit in an outbox, and failed or canceled jobs
-    whose refund is still owed in a refund queue, so a crash at any point is recoverable.
+    worker. Every transition a worker makes names its attempt (the `attempts` count the claim
+    returned) and is refused once that attempt no longer holds the job, so an attempt that
+    stalled past its lease and woke after another took over changes nothing. Jobs not yet
+    handed to the broker sit in an outbox, and failed or canceled jobs whose refund is still
+    owed in a refund queue, so a crash at any point is recoverable.
     """
 
     def get(self, job_id: str) -> Job | None: ...
@@ -102,17 +105,22 @@ class JobLedger(Protocol):
         """queued (or running with an expired lease) → running, attempts + 1, leased."""
         ...
 
-    def renew(self, job_ids: Collection[str], now: datetime, lease_seconds: float) -> None: ...
+    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
+        """Extend the leases of these (job id, attempt) pairs that still hold their job."""
+        ...
 
-    def requeue(self, job_id: str, error: JobError, *, due: datetime) -> Job | None:
+    def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
         """running → queued, to be retried at `due`; keeps the last error for the record.
         The job stays in the outbox until a worker claims it again."""
         ...
 
-    def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None: ...
+    def succeed(
+        self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
+    ) -> Job | None: ...
 
-    def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
-        """Any non-terminal state → failed, its refund owed. None when already terminal."""
+    def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
+        """→ failed, its refund owed: by the attempt holding the job, or (attempt None) a job
+        no attempt holds. None when refused."""
         ...
 
     def claim_refund(self, job_id: str) -> int:
@@ -139,15 +147,16 @@ class JobLedger(Protocol):
 
 
 class LeaseKeeper(Protocol):
-    """Renews the leases of the jobs this worker process is running."""
+    """Renews the leases of the attempts this worker process is running."""
 
-    def hold(self, job_id: str) -> AbstractContextManager[None]: ...
+    def hold(self, job_id: str, attempt: int) -> AbstractContextManager[None]: ...
 
 
 class JobDispatcher(Protocol):
-    """The worker side's way to hand a job id to the workers (the sweeper re-enqueues)."""
+    """The worker side's way to hand a job id to the workers: the sweeper re-enqueues, and a
+    retry is sent with its countdown."""
 
-    def enqueue_sync(self, job_id: str) -> None: ...
+    def dispatch(self, job_id: str, *, countdown: float = 0) -> None: ...
 
 
 class JobAdmission(Protocol):
@@ -182,11 +191,13 @@ class ImageGenerator(Protocol):
 
 
 class ImageStore(Protocol):
-    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage: ...
+    """Image bytes, kept apart by attempt: an attempt that lost its job deletes only its own."""
 
-    def get(self, job_id: str, index: int) -> bytes | None: ...
+    def put(self, job_id: str, attempt: int, index: int, image: GeneratedImage) -> StoredImage: ...
 
-    def delete(self, job_id: str) -> None: ...
+    def get(self, job_id: str, attempt: int, index: int) -> bytes | None: ...
+
+    def delete(self, job_id: str, attempt: int) -> None: ...
 
     def purge(self, before: datetime, limit: int) -> int:
         """Delete the images of up to `limit` jobs stored before `before` (their job records

@@ -77,27 +77,11 @@ def run_api(settings: Settings) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    from entrypoints.bootstrap import build_worker
-    from entrypoints.supervise import is_supervised, supervise, worker_argv
-    from worker.celery_app import QUEUE
+    """Run `python -m worker` (the worker's own composition root) under the supervisor."""
+    from entrypoints.supervise import supervise, worker_argv
 
     settings.require_redis()
-    if not is_supervised():
-        sys.exit(supervise(worker_argv()))
-    app = build_worker(settings)
-    app.worker_main(
-        [
-            "worker",
-            f"--pool={settings.worker_pool}",
-            f"--concurrency={settings.worker_concurrency}",
-            f"--queues={QUEUE}",
-            f"--loglevel={settings.log_level}",
-            f"--hostname=imagegate-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
-    )
+    sys.exit(supervise(worker_argv()))
 
 
 def run_dev(settings: Settings) -> int:

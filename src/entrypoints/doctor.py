@@ -122,7 +122,7 @@ def check_broker(settings: Settings, timeout: float) -> list[Finding]:
             if settings.redis_url
             else []
         )
-    from worker.celery_app import create_celery
+    from entrypoints.celery_app import create_celery
 
     where = redact(settings.celery_broker_url)
     app = create_celery(settings)

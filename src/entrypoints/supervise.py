@@ -8,7 +8,6 @@ the worker back without an operator or a container restart policy.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from collections.abc import Sequence
 
 log = logging.getLogger("imagegate.supervisor")
 
-SUPERVISED = "IMAGEGATE_SUPERVISED"
 _STABLE_SECONDS = 60.0
 
 
@@ -36,7 +34,7 @@ def supervise(argv: Sequence[str], *, max_backoff: float = 30.0) -> int:
     backoff = 1.0
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(list(argv), env={**os.environ, SUPERVISED: "1"})
+        child = subprocess.Popen(list(argv))
         code = child.wait()
         if stopping:
             return code
@@ -51,9 +49,5 @@ def supervise(argv: Sequence[str], *, max_backoff: float = 30.0) -> int:
         backoff = min(backoff * 2, max_backoff)
 
 
-def is_supervised() -> bool:
-    return os.environ.get(SUPERVISED) == "1"
-
-
 def worker_argv() -> list[str]:
-    return [sys.executable, "-m", "entrypoints.cli", "worker"]
+    return [sys.executable, "-m", "worker"]

@@ -1,7 +1,11 @@
-"""Faults injected into real processes: workers killed mid-generation, an API that dies
-between charging and enqueueing. Nothing is lost and nothing is charged twice."""
+"""Faults injected into real processes: workers killed mid-generation, a worker stalled past
+its lease, an API that dies between charging and enqueueing. Nothing is lost and nothing is
+charged twice."""
 
 from __future__ import annotations
+
+import os
+import signal
 
 import httpx
 import pytest
@@ -121,3 +125,61 @@ def test_api_killed_between_charge_and_enqueue_the_sweeper_enqueues_the_job(
         assert done["credits"] == {"charged": 1, "refunded": 0}
         assert remaining(client, key) == 9
         assert "enqueued 1" in stack.log("worker")
+
+
+@pytest.mark.parametrize("first_finishes_first", [False, True], ids=["second-first", "first-first"])
+def test_a_worker_stalled_past_its_lease_cannot_spoil_the_job_that_was_taken_over(
+    make_stack: type[Stack], first_finishes_first: bool
+) -> None:
+    """SIGSTOP a worker mid-generation until the sweeper gives its job to a second worker, then
+    SIGCONT it: whichever attempt finishes first, the job succeeds once, is charged once, and
+    every image it lists is served (the stalled attempt's result and bytes go nowhere)."""
+    stack = make_stack({**FAST_RECOVERY, "PLACEHOLDER_DELAY_MS": "3000"})
+    stack.start_api()
+    stack.start_worker("stalled")
+    with stack.client() as client:
+        key = mint(client)
+        job_id = client.post(
+            "/v1/images/generations", json={"prompt": "p", "n": 2}, headers=bearer(key)
+        ).json()["id"]
+        wait_until(
+            lambda: job_state(client, key, job_id)["status"] == "running",
+            timeout=30,
+            what="attempt 1 to start",
+        )
+        stalled = stack.processes["stalled"].pid
+        os.killpg(stalled, signal.SIGSTOP)
+        try:
+            # The second attempt outlasts the first when the first is to finish first.
+            delay = "8000" if first_finishes_first else "200"
+            stack.start_worker("rescuer", {"PLACEHOLDER_DELAY_MS": delay})
+            taken_over = "running" if first_finishes_first else "succeeded"
+
+            def second_started() -> bool:
+                state = job_state(client, key, job_id)
+                return state["attempts"] == 2 and state["status"] == taken_over
+
+            wait_until(second_started, timeout=60, what="attempt 2 to take over")
+        finally:
+            os.killpg(stalled, signal.SIGCONT)
+        wait_until(
+            lambda: "lost the job" in stack.log("stalled"),
+            timeout=30,
+            what="the stalled attempt to wake and give up",
+        )
+        if first_finishes_first:
+            assert job_state(client, key, job_id)["status"] == "running"
+        done = wait_until(
+            lambda: (state := job_state(client, key, job_id))["status"] == "succeeded" and state,
+            timeout=60,
+            what="the job to succeed",
+        )
+        assert done["attempts"] == 2
+        assert done["credits"] == {"charged": 2, "refunded": 0}
+        assert remaining(client, key) == 8
+        images = done["images"]
+        assert isinstance(images, list) and len(images) == 2
+        for image in images:
+            served = client.get(image["url"], headers=bearer(key))
+            assert served.status_code == 200
+            assert len(served.content) == image["bytes"]

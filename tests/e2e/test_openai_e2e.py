@@ -35,6 +35,9 @@ def openai_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_IMAGE_MODEL": MODEL,
         "OPENAI_TIMEOUT_SECONDS": "10",
+        # One budget: a job's attempts (JOB_MAX_ATTEMPTS) bound its retries. The old retry
+        # setting stays below it only because Settings still checks the two against each other.
+        "JOB_MAX_ATTEMPTS": str(CALL_BOUND),
         "GENERATION_MAX_RETRIES": str(MAX_RETRIES),
         **extra,
     }
@@ -181,7 +184,7 @@ def test_server_errors_all_the_way_fail_after_the_bound_and_refund_once(
         assert job["credits"] == {"charged": 1, "refunded": 1}
         assert remaining(client, key) == 10
     calls = fake_openai_process.stats()["calls"]
-    assert 1 < calls <= CALL_BOUND  # retried, but bounded by GENERATION_MAX_RETRIES
+    assert 1 < calls <= CALL_BOUND  # retried, but bounded by JOB_MAX_ATTEMPTS
     assert job["attempts"] == calls
 
 

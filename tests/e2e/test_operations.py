@@ -177,6 +177,6 @@ def test_the_whole_flow_on_s3(make_stack: type[Stack], s3: S3Emulator, tmp_path:
             assert len(answer.content) == image["bytes"]
             assert Image.open(io.BytesIO(answer.content)).size == (1024, 1024)
         assert client.get(f"/v1/jobs/{job['id']}/images/2", headers=bearer(key)).status_code == 404
-    prefix = f"e2e/images/{job['id']}/"
+    prefix = f"e2e/images/{job['id']}/1/"  # each attempt's images apart: this is attempt 1's
     assert s3.keys(prefix) == [prefix + "0.img", prefix + "1.img"]
     assert not (tmp_path / "images").exists()  # nothing went to the filesystem store

@@ -158,19 +158,25 @@ class MemoryLedger:
         if job.status is JobStatus.RUNNING and self.leases.get(job_id, now) > now:
             return Claim(ClaimResult.BUSY)
         if job.attempts >= max_attempts:
-            return Claim(ClaimResult.EXHAUSTED)
+            return Claim(ClaimResult.EXHAUSTED, job)
         job = job.evolve(status=JobStatus.RUNNING, started_at=now, attempts=job.attempts + 1)
         self.store.jobs[job_id] = job
         self.leases[job_id] = now + timedelta(seconds=lease_seconds)
         self.outbox.pop(job_id, None)
         return Claim(ClaimResult.CLAIMED, job)
 
-    def renew(self, job_ids: Collection[str], now: datetime, lease_seconds: float) -> None:
-        for job_id in job_ids:
-            if job_id in self.leases:
+    def _holds(self, job_id: str, attempt: int) -> bool:
+        job = self.store.jobs.get(job_id)
+        return job is not None and job.status is JobStatus.RUNNING and job.attempts == attempt
+
+    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
+        for job_id, attempt in held:
+            if self._holds(job_id, attempt):
                 self.leases[job_id] = now + timedelta(seconds=lease_seconds)
 
-    def requeue(self, job_id: str, error: JobError, *, due: datetime) -> Job | None:
+    def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
+        if not self._holds(job_id, attempt):
+            return None
         job = self.store.jobs[job_id].evolve(status=JobStatus.QUEUED, error=error)
         self.store.jobs[job_id] = job
         self.leases.pop(job_id, None)
@@ -206,18 +212,28 @@ class MemoryLedger:
         due = [j for j, since in self.refunds.items() if since <= before]
         return [self.store.jobs[j] for j in due][:limit]
 
-    def succeed(self, job_id: str, images: Sequence[StoredImage], now: datetime) -> Job | None:
+    def succeed(
+        self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
+    ) -> Job | None:
         job = self.store.jobs.get(job_id)
-        if job is None or job.status is not JobStatus.RUNNING:
+        if job is None or not self._holds(job_id, attempt):
             return None
         self.leases.pop(job_id, None)
         job = job.evolve(status=JobStatus.SUCCEEDED, images=tuple(images), finished_at=now)
         self.store.jobs[job_id] = job
         return job
 
-    def fail(self, job_id: str, error: JobError, now: datetime) -> Job | None:
+    def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
         job = self.store.jobs.get(job_id)
         if job is None or job.status.terminal:
+            return None
+        if attempt is not None and not self._holds(job_id, attempt):
+            return None
+        if (
+            attempt is None
+            and job.status is JobStatus.RUNNING
+            and self.leases.get(job_id, now) > now
+        ):
             return None
         self.leases.pop(job_id, None)
         self.refunds[job_id] = now
@@ -236,13 +252,14 @@ class MemoryLedger:
 
 class NoLeases:
     @contextmanager
-    def hold(self, job_id: str) -> Iterator[None]:
+    def hold(self, job_id: str, attempt: int) -> Iterator[None]:
         yield
 
 
 @dataclass
 class MemoryQueue:
     sent: list[str] = field(default_factory=list)
+    countdowns: list[float] = field(default_factory=list)  # of dispatched jobs, in order
     down: bool = False  # publishing fails
     known_down: bool = False  # the queue already knows: submits are refused before charging
 
@@ -258,10 +275,12 @@ class MemoryQueue:
         if self.down:
             raise ConnectionError("broker down")
 
-    def enqueue_sync(self, job_id: str) -> None:
+    def dispatch(self, job_id: str, *, countdown: float = 0) -> None:
+        """The worker side's JobDispatcher: a retry or a sweep sends the job again."""
         if self.down:
             raise ConnectionError("broker down")
         self.sent.append(job_id)
+        self.countdowns.append(countdown)
 
 
 @dataclass
@@ -280,17 +299,17 @@ class ScriptedGenerator:
 
 @dataclass
 class MemoryImages:
-    data: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    data: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
 
-    def put(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
-        self.data[(job_id, index)] = image.data
-        return StoredImage(index, image.content_type, len(image.data))
+    def put(self, job_id: str, attempt: int, index: int, image: GeneratedImage) -> StoredImage:
+        self.data[(job_id, attempt, index)] = image.data
+        return StoredImage(index, image.content_type, len(image.data), attempt)
 
-    def get(self, job_id: str, index: int) -> bytes | None:
-        return self.data.get((job_id, index))
+    def get(self, job_id: str, attempt: int, index: int) -> bytes | None:
+        return self.data.get((job_id, attempt, index))
 
-    def delete(self, job_id: str) -> None:
-        self.data = {k: v for k, v in self.data.items() if k[0] != job_id}
+    def delete(self, job_id: str, attempt: int) -> None:
+        self.data = {k: v for k, v in self.data.items() if k[:2] != (job_id, attempt)}
 
     def purge(self, before: datetime, limit: int) -> int:
         return 0  # the memory store is per test

@@ -34,9 +34,10 @@ from domain.errors import (
     QuotaExceeded,
     UpstreamUnavailable,
 )
-from domain.generation import WorkerPolicy, run_generation, sweep
+from domain.generation import RunGeneration, WorkerPolicy
 from domain.models import ImageRequest, Job, JobStatus, Plan, RefillInterval
 from domain.services import cancel_job, submit_generation
+from domain.sweeping import Sweep
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryImages, MemoryQueue, NoLeases, ScriptedGenerator
 
@@ -154,11 +155,11 @@ class CreditLedgerMachine(RuleBasedStateMachine):
         errors = {"ok": [], "transient": [UpstreamUnavailable()], "permanent": [
             ContentPolicyViolation()]}[outcome]  # fmt: skip
         before = self.refunded_total()
-        run_generation(
-            job_id, ledger=self.ledger, generator=ScriptedGenerator(list(errors)),
-            store=self.images, refunder=self.refunder, leases=NoLeases(), clock=self.clock,
-            policy=POLICY, may_retry=True,
-        )  # fmt: skip
+        RunGeneration(
+            ledger=self.ledger, generator=ScriptedGenerator(list(errors)), store=self.images,
+            refunder=self.refunder, leases=NoLeases(), dispatcher=self.queue, clock=self.clock,
+            policy=POLICY,
+        )(job_id)  # fmt: skip
         self.track_refunds(before)
 
     @rule(job_id=jobs_bundle)
@@ -175,10 +176,10 @@ class CreditLedgerMachine(RuleBasedStateMachine):
     def sweep_later(self) -> None:
         self.clock.advance(seconds=POLICY.lease_seconds + GRACE.total_seconds() + 1)
         before = self.refunded_total()
-        sweep(
+        Sweep(
             ledger=self.ledger, dispatcher=self.queue, refunder=self.refunder, clock=self.clock,
             policy=POLICY, grace=GRACE,
-        )  # fmt: skip
+        )()  # fmt: skip
         self.track_refunds(before)
         self.swept = True
         # Once a sweep has passed, no failed or canceled job keeps a credit.

@@ -49,7 +49,7 @@ async def test_admitted_job_is_stored_exactly_as_the_two_step_path_stores_it(
     client: redis.asyncio.Redis, quota: RedisQuotaProvider, sync_redis: redis.Redis
 ) -> None:
     issued = await quota.mint(Plan.build(10, RefillInterval.DAILY, 10))
-    charge, admitted = await RedisJobAdmission(client, quota).admit(issued.key, draft())
+    charge, admitted = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
     assert charge.status is KeyStatus.VALID and charge.remaining == 7
     assert admitted is not None and admitted.owner == issued.key_id
     two_step = ChargeThenRecord(quota, RedisJobRepository(client))
@@ -69,12 +69,12 @@ async def test_a_refused_charge_records_nothing(
     client: redis.asyncio.Redis, quota: RedisQuotaProvider, sync_redis: redis.Redis
 ) -> None:
     issued = await quota.mint(Plan.build(2, RefillInterval.NONE, 1))
-    charge, job = await RedisJobAdmission(client, quota).admit(issued.key, draft())
+    charge, job = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
     assert charge.status is KeyStatus.USAGE_EXCEEDED and charge.remaining == 2
     assert job is None
     assert sync_redis.keys("ig:job:*") == []
     assert sync_redis.zcard("ig:outbox") == 0
-    unknown, nothing = await RedisJobAdmission(client, quota).admit("ig_nope", draft())
+    unknown, nothing = await RedisJobAdmission(client, FrozenClock(NOW)).admit("ig_nope", draft())
     assert unknown.status is KeyStatus.NOT_FOUND and nothing is None
 
 
@@ -85,7 +85,7 @@ async def test_a_key_on_another_refill_setting_is_charged_once(
     issued = await minting.mint(Plan.build(10, RefillInterval.MONTHLY, 10, day=15))
     fresh = RedisQuotaProvider(client, FrozenClock(NOW))  # believes nothing about the key yet
     await fresh.mint(Plan.build(10, RefillInterval.DAILY, 10))  # now believes "daily"
-    charge, job = await RedisJobAdmission(client, fresh).admit(issued.key, draft())
+    charge, job = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
     assert charge.remaining == 7
     assert job is not None and job.status is JobStatus.QUEUED
     assert len(sync_redis.keys("ig:job:*")) == 1

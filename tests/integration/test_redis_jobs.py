@@ -1,5 +1,5 @@
-"""The Redis job repository and ledger against a real Valkey. Clocks start at the real now:
-job hashes expire by Redis' own clock."""
+"""The Redis job repository and ledger against a real Valkey, attempt fencing included. Clocks
+start at the real now: job hashes expire by Redis' own clock."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ async def test_claim_is_exclusive_while_the_lease_lives(
         ClaimResult.BUSY
     )
     clock.advance(seconds=20)
-    ledger.renew([job.id], clock.now(), 30)
+    ledger.renew([(job.id, 1)], clock.now(), 30)
     clock.advance(seconds=20)  # 40 s after the claim, but renewed at 20 s
     assert ledger.reclaim_expired(clock.now(), max_attempts=3, limit=10) == []
     clock.advance(seconds=11)
@@ -138,10 +138,10 @@ async def test_succeed_fail_requeue_transitions(
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
     await repo.add(job)
-    assert ledger.succeed(job.id, [], clock.now()) is None  # not running yet
+    assert ledger.succeed(job.id, 1, [], clock.now()) is None  # not running yet
     ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
     error = JobError("upstream_unavailable", "503")
-    requeued = ledger.requeue(job.id, error, due=clock.now() + timedelta(seconds=10))
+    requeued = ledger.requeue(job.id, 1, error, due=clock.now() + timedelta(seconds=10))
     assert requeued is not None
     assert requeued.status is JobStatus.QUEUED
     assert requeued.error == error
@@ -149,13 +149,14 @@ async def test_succeed_fail_requeue_transitions(
     assert ledger.unenqueued(clock.now() + timedelta(seconds=11), 10) == [job.id]
     ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
     assert ledger.unenqueued(clock.now() + timedelta(seconds=11), 10) == []
-    images = [StoredImage(0, "image/png", 10), StoredImage(1, "image/png", 11)]
-    done = ledger.succeed(job.id, images, clock.now())
+    images = [StoredImage(0, "image/png", 10, 2), StoredImage(1, "image/png", 11, 2)]
+    done = ledger.succeed(job.id, 2, images, clock.now())
     assert done is not None
     assert done.status is JobStatus.SUCCEEDED
     assert done.images == tuple(images)
     assert done.error is None
-    assert ledger.fail(job.id, error, clock.now()) is None  # terminal stays terminal
+    assert ledger.fail(job.id, 2, error, clock.now()) is None  # terminal stays terminal
+    assert ledger.fail(job.id, None, error, clock.now()) is None
     assert ledger.reclaim_expired(clock.now() + timedelta(hours=1), max_attempts=3, limit=9) == []
     assert await repo.get(job.id, "key_a") == done
 
@@ -166,7 +167,7 @@ async def test_release_refund_owes_it_again(
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
     await repo.add(job)
-    ledger.fail(job.id, JobError("internal", "x"), clock.now())
+    ledger.fail(job.id, None, JobError("internal", "x"), clock.now())
     assert ledger.claim_refund(job.id) == 2
     ledger.release_refund(job.id)
     due = ledger.refunds_due(clock.now() + timedelta(days=400), 10)
@@ -184,3 +185,91 @@ async def test_remove_forgets_the_job_everywhere(
     assert await repo.get(job.id, "key_a") is None
     assert ledger.unenqueued(clock.now(), 10) == []
     assert sync_redis.keys("*") == []
+
+
+# Attempt fencing: once an attempt has lost its lease, none of its transitions (renew, requeue,
+# succeed, fail) changes the job, whichever attempt came after.
+ONE = ImageRequest(prompt="a cat", n=1, model="placeholder")
+ERROR = JobError("upstream_unavailable", "503")
+
+
+def images(attempt: int) -> list[StoredImage]:
+    return [StoredImage(0, "image/png", 10 + attempt, attempt)]
+
+
+async def stalled_then_taken_over(
+    repo: RedisJobRepository, ledger: RedisJobLedger, clock: FrozenClock
+) -> Job:
+    """Attempt 1 claims the job and stalls past its lease; the sweeper requeues it."""
+    job = Job.queued(owner="key_a", request=ONE, now=clock.now(), ttl=timedelta(hours=1))
+    await repo.add(job)
+    assert ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=5).job is not None
+    clock.advance(seconds=6)
+    assert [j.id for j in ledger.reclaim_expired(clock.now(), max_attempts=3, limit=10)] == [job.id]
+    return job
+
+
+async def test_a_lost_attempt_changes_nothing_before_another_claims(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = await stalled_then_taken_over(repo, ledger, clock)
+    assert ledger.succeed(job.id, 1, images(1), clock.now()) is None
+    assert ledger.requeue(job.id, 1, ERROR, due=clock.now()) is None
+    assert ledger.fail(job.id, 1, ERROR, clock.now()) is None
+    still = ledger.get(job.id)
+    assert still is not None
+    assert (still.status, still.attempts) == (JobStatus.QUEUED, 1)
+
+
+async def test_the_first_attempt_finishing_first_is_refused_and_the_second_publishes(
+    repo: RedisJobRepository, ledger: RedisJobLedger, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = await stalled_then_taken_over(repo, ledger, clock)
+    second = ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=5)
+    assert second.result is ClaimResult.CLAIMED
+    assert second.job is not None
+    assert second.job.attempts == 2
+    # Attempt 1 wakes: its renewals, retries, failures and success are all refused.
+    lease_before = sync_redis.hget(f"ig:job:{job.id}", "lease_until")
+    ledger.renew([(job.id, 1)], clock.now() + timedelta(hours=1), 5)
+    assert sync_redis.hget(f"ig:job:{job.id}", "lease_until") == lease_before
+    assert ledger.requeue(job.id, 1, ERROR, due=clock.now()) is None
+    assert ledger.fail(job.id, 1, ERROR, clock.now()) is None
+    assert ledger.fail(job.id, None, ERROR, clock.now()) is None  # attempt 2 holds a live lease
+    assert ledger.succeed(job.id, 1, images(1), clock.now()) is None
+    done = ledger.succeed(job.id, 2, images(2), clock.now())
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.images == tuple(images(2))
+    assert ledger.refunds_due(clock.now() + timedelta(days=1), 10) == []
+
+
+async def test_the_second_attempt_finishing_first_keeps_its_result(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = await stalled_then_taken_over(repo, ledger, clock)
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=5)
+    assert ledger.succeed(job.id, 2, images(2), clock.now()) is not None
+    assert ledger.succeed(job.id, 1, images(1), clock.now()) is None
+    assert ledger.fail(job.id, 1, ERROR, clock.now()) is None
+    final = await repo.get(job.id, "key_a")
+    assert final is not None
+    assert (final.status, final.images, final.refunded) == (
+        JobStatus.SUCCEEDED, tuple(images(2)), 0,
+    )  # fmt: skip
+
+
+async def test_renew_extends_only_the_attempt_that_holds_the_job(
+    repo: RedisJobRepository, ledger: RedisJobLedger
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = Job.queued(owner="key_a", request=ONE, now=clock.now(), ttl=timedelta(hours=1))
+    await repo.add(job)
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=5)
+    clock.advance(seconds=4)
+    ledger.renew([(job.id, 1)], clock.now(), 5)
+    clock.advance(seconds=4)  # 8 s after the claim, renewed at 4 s
+    assert ledger.reclaim_expired(clock.now(), max_attempts=3, limit=10) == []

@@ -246,7 +246,7 @@ async def read_image(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=86400, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=headers)
-    data = await asyncio.to_thread(container.images.get, job.id, index)
+    data = await asyncio.to_thread(container.images.get, job.id, stored.attempt, index)
     if data is None:
         raise ImageNotFound()
     return Response(data, media_type=stored.content_type, headers=headers)

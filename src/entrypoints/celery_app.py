@@ -1,4 +1,5 @@
-"""The Celery application: delivery policy only. Job state lives in the job repository."""
+"""The Celery application both sides use (the API publishes, the worker consumes): delivery
+policy only. Job state, and how often a job is tried, live in the job record."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ QUEUE = "imagegate"
 
 
 def visibility_timeout(settings: Settings) -> int:
-    """Longer than one task's hard limit times every attempt plus the retry backoff, so Redis
-    never redelivers a message whose worker is still on it."""
-    attempts = settings.generation_max_retries + 1
+    """Longer than one task's hard limit times every attempt plus the retry backoff (a retry's
+    message is held, unacknowledged, until its countdown), so Redis never redelivers a message
+    whose worker is still on it."""
+    attempts = settings.job_max_attempts
     return max(3600, settings.task_time_limit * attempts + 60 * attempts)
 
 

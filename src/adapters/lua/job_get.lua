@@ -1,0 +1,2 @@
+-- KEYS[1] job. Returns its fields (empty when unknown).
+return redis.call('HGETALL', KEYS[1])

@@ -1,0 +1,47 @@
+-- A chunk: charge(record, cost, interval, day, boundary) verifies a key and charges it, after
+-- applying any refill that is due. Included by quota_charge.lua and job_admit.lua.
+--
+-- record   the key's record (a hash, named after the SHA-256 of the key)
+-- cost     an integer >= 0
+-- interval the refill interval the caller assumed: "daily", "monthly" or "none"
+-- day      the refill day the caller assumed (monthly only)
+-- boundary the latest refill boundary under that assumption, epoch seconds ("" for none)
+--
+-- Returns {status, key_id, remaining, interval, amount, day, start}. status is VALID,
+-- USAGE_EXCEEDED, NOT_FOUND (then nothing else), or STALE_REFILL when the caller assumed the
+-- wrong refill setting: then nothing changed and the caller retries with the real one.
+local function charge(record, cost, interval_assumed, day_assumed, boundary)
+  local f = redis.call('HMGET', record, 'id', 'remaining', 'interval', 'amount', 'day',
+    'refilled_at', 'start')
+  local key_id = f[1]
+  if not key_id then
+    return {'NOT_FOUND'}
+  end
+  local remaining = tonumber(f[2])
+  local interval, amount, day, start = f[3], tonumber(f[4]), tonumber(f[5]), f[7]
+
+  if interval ~= 'none' then
+    local assumed_day = tonumber(day_assumed)
+    if interval ~= interval_assumed or (interval == 'monthly' and day ~= assumed_day) then
+      return {'STALE_REFILL', key_id, remaining, interval, amount, day, start}
+    end
+    boundary = tonumber(boundary)
+    if boundary > tonumber(f[6]) then
+      -- A refill sets the balance to the amount; it never adds, and never lowers a top-up.
+      if remaining < amount then
+        remaining = amount
+        redis.call('HSET', record, 'remaining', remaining)
+      end
+      redis.call('HSET', record, 'refilled_at', boundary)
+    end
+  end
+
+  cost = tonumber(cost)
+  if remaining < cost then
+    return {'USAGE_EXCEEDED', key_id, remaining, interval, amount, day, start}
+  end
+  if cost > 0 then
+    remaining = redis.call('HINCRBY', record, 'remaining', -cost)
+  end
+  return {'VALID', key_id, remaining, interval, amount, day, start}
+end

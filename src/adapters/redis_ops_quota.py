@@ -1,0 +1,133 @@
+"""The local quota store's Redis operations, sans I/O (see `redis_ops`), and where a key lives.
+
+Layout (``ig`` is the key prefix):
+
+- ``ig:quota:key:<sha256 of the key>`` — a hash: ``id``, ``start``, ``remaining``, the refill
+  setting (``interval``, ``amount``, ``day``), ``refilled_at`` (the last refill boundary
+  applied, epoch seconds) and ``created_at``. The raw key is never stored.
+- ``ig:quota:id:<key id>`` — the SHA-256 of that key, for refunds and revocation by key id.
+
+The refund and revoke scripts reach the record through the index entry, a key name built inside
+the script: fine on a single Redis/Valkey, not on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from redis.typing import EncodableT
+
+from adapters.redis_jobs_codec import JobKeys, encode_job, index_member, ms, record_bounds
+from adapters.redis_ops import Op, text
+from domain.credits import last_refill_at
+from domain.errors import QuotaUnavailable
+from domain.models import Charge, Job, KeyStatus, Refill, RefillInterval
+
+log = logging.getLogger("imagegate.quota")
+
+STALE_REFILL = "STALE_REFILL"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaLayout:
+    """Where a key lives; shared by the API's provider and the worker's refunder."""
+
+    prefix: str = "ig"
+
+    @property
+    def record_prefix(self) -> str:
+        return f"{self.prefix}:quota:key:"
+
+    def record(self, digest: str) -> str:
+        return self.record_prefix + digest
+
+    def index(self, key_id: str) -> str:
+        return f"{self.prefix}:quota:id:{key_id}"
+
+
+def unavailable(operation: str) -> Callable[[redis.RedisError], Exception]:
+    def translate(exc: redis.RedisError) -> Exception:
+        log.warning("quota store %s failed: %r", operation, exc)
+        return QuotaUnavailable()
+
+    return translate
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: str
+    key_id: str | None = None
+    remaining: int | None = None
+    refill: Refill | None = None
+    start: str = ""
+
+    @classmethod
+    def parse(cls, reply: list[Any]) -> Verdict:
+        status = text(reply[0])
+        if status == KeyStatus.NOT_FOUND:
+            return cls(status)
+        key_id, remaining, interval, amount, day, start = reply[1:7]
+        refill = None
+        if text(interval) != RefillInterval.NONE:
+            refill = Refill(RefillInterval(text(interval)), int(amount), int(day))
+        return cls(status, text(key_id), int(remaining), refill, text(start))
+
+    def charge(self) -> Charge:
+        return Charge(KeyStatus(self.status), self.key_id, self.remaining, self.refill)
+
+
+def refill_args(refill: Refill | None, now: datetime) -> list[EncodableT]:
+    """ARGV[2..4] of a charge: the refill setting the caller believes the key has."""
+    boundary = last_refill_at(refill, now)
+    if refill is None or boundary is None:
+        return [RefillInterval.NONE.value, 0, ""]
+    return [refill.interval.value, refill.day, int(boundary.timestamp())]
+
+
+def charge(
+    layout: QuotaLayout, digest: str, cost: int, belief: Sequence[EncodableT]
+) -> Op[Verdict]:
+    return Op(
+        "quota_charge.lua", [layout.record(digest)], [cost, *belief], Verdict.parse,
+        unavailable("charge"),
+    )  # fmt: skip
+
+
+def admit(
+    layout: QuotaLayout, jobs: JobKeys, digest: str, draft: Job, belief: Sequence[EncodableT]
+) -> Op[Verdict]:
+    """Charge as `charge` does and, if it passes, record `draft` owned by the key's id."""
+    expire_at, cutoff = record_bounds(draft)
+    fields = encode_job(draft)
+    del fields["owner"]  # the script writes the owner: the charged key's id
+    args: list[EncodableT] = [
+        draft.charged, *belief, jobs.owner_index(""), expire_at, index_member(draft),
+        f"({cutoff}", ms(draft.created_at), draft.id,
+        *(item for pair in fields.items() for item in pair),
+    ]  # fmt: skip
+    keys = [layout.record(digest), jobs.job(draft.id), jobs.outbox]
+    return Op("job_admit.lua", keys, args, Verdict.parse, unavailable("charge"))
+
+
+def _balance(reply: Any) -> int | None:
+    return None if reply is None else int(reply)
+
+
+def refund(layout: QuotaLayout, key_id: str, amount: int) -> Op[int | None]:
+    """The key's new balance; None when the key id is unknown or revoked."""
+    return Op(
+        "quota_refund.lua", [layout.index(key_id)], [layout.record_prefix, amount], _balance,
+        unavailable("refund"),
+    )  # fmt: skip
+
+
+def revoke(layout: QuotaLayout, key_id: str) -> Op[int]:
+    return Op(
+        "quota_revoke.lua", [layout.index(key_id)], [layout.record_prefix], int,
+        unavailable("revoke"),
+    )  # fmt: skip

@@ -1,0 +1,155 @@
+"""The worker's composition root: picks its adapters, binds its use cases once per process, and
+runs Celery (`python -m worker`, which `imagegate worker` supervises)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from contextlib import ExitStack
+from datetime import timedelta
+
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+
+from adapters.celery_dispatcher import CeleryDispatcher
+from adapters.clock import SystemClock
+from adapters.leases import ThreadLeaseKeeper
+from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredJobLedger
+from adapters.prometheus_metrics import Metrics, celery_queue_depth
+from adapters.redis_jobs import RedisJobLedger
+from domain.generation import RunGeneration, WorkerPolicy
+from domain.ports import Clock
+from domain.sweeping import Sweep
+from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
+from entrypoints.factories import build_generator, build_image_store, build_refunder, sync_redis
+from entrypoints.logs import setup_logging
+from entrypoints.settings import ConfigError, Settings
+from worker.deps import WorkerDeps
+from worker.observability import install_observability
+from worker.sweeper import Sweeper
+from worker.tasks import register_tasks
+
+log = logging.getLogger("imagegate.worker")
+
+
+def build_worker_deps(
+    settings: Settings,
+    celery: Celery,
+    *,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+) -> WorkerDeps:
+    resources = ExitStack()
+    client = sync_redis(settings)
+    resources.callback(client.close)
+    clock = clock or SystemClock()
+    metrics = metrics or Metrics()
+    raw_ledger = RedisJobLedger(client, recheck_seconds=settings.queued_recheck_seconds)
+    ledger = MeteredJobLedger(raw_ledger, metrics)
+    leases = ThreadLeaseKeeper(raw_ledger, clock, lease_seconds=settings.job_lease_seconds)
+    resources.callback(leases.close)  # closed first: no renewals on a closed client
+    provider = settings.quota_provider
+    refunder = MeteredCreditRefunder(
+        build_refunder(settings, client, resources), metrics, provider=provider
+    )
+    generator = MeteredImageGenerator(
+        build_generator(settings, client, resources), metrics, generator=settings.image_generator
+    )
+    store = build_image_store(settings, max_connections=settings.worker_concurrency + 10)
+    dispatcher = CeleryDispatcher(celery, task_name=GENERATE_TASK, queue=QUEUE)
+    policy = WorkerPolicy(
+        max_attempts=settings.job_max_attempts, lease_seconds=settings.job_lease_seconds
+    )
+    return WorkerDeps(
+        run_generation=RunGeneration(
+            ledger=ledger,
+            generator=generator,
+            store=store,
+            refunder=refunder,
+            leases=leases,
+            dispatcher=dispatcher,
+            clock=clock,
+            policy=policy,
+        ),
+        sweep=Sweep(
+            ledger=ledger,
+            dispatcher=dispatcher,
+            refunder=refunder,
+            clock=clock,
+            policy=policy,
+            grace=timedelta(seconds=settings.sweep_grace_seconds),
+        ),
+        ledger=ledger,
+        store=store,
+        clock=clock,
+        sweep_interval=settings.sweep_interval_seconds,
+        image_ttl=timedelta(seconds=settings.job_ttl_seconds),
+        resources=resources,
+    )
+
+
+def build_worker(settings: Settings) -> Celery:
+    """The worker's Celery app; its dependencies are built on first use in each process
+    (after a prefork fork, never before), once, and closed when the worker shuts down. The
+    sweeper starts with the worker."""
+    app = create_celery(settings)
+    metrics = Metrics()
+    metrics.watch_queue(celery_queue_depth(app, QUEUE), QUEUE)
+    lock = threading.Lock()
+    built: list[WorkerDeps] = []
+
+    def deps() -> WorkerDeps:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build_worker_deps(settings, app, metrics=metrics))
+        return built[0]
+
+    register_tasks(app, deps)
+    install_observability(
+        app,
+        metrics,
+        request_id_of=lambda job_id: getattr(deps().ledger.get(job_id), "request_id", None),
+        metrics_port=settings.worker_metrics_port,
+        metrics_host=settings.host,
+    )
+    sweeper = Sweeper(deps)
+
+    def start_sweeper(**_: object) -> None:
+        sweeper.start()
+
+    def shut_down(**_: object) -> None:
+        sweeper.stop()
+        with lock:
+            for built_deps in built:
+                built_deps.close()
+
+    worker_ready.connect(start_sweeper, weak=False)
+    worker_shutdown.connect(shut_down, weak=False)
+    return app
+
+
+def main() -> None:
+    """One worker process: Celery with the configured pool, on the job queue."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"imagegate: configuration error: {exc}")
+    setup_logging(settings.log_format, settings.log_level)
+    log.info(settings.describe())
+    settings.require_redis()
+    build_worker(settings).worker_main(
+        [
+            "worker",
+            f"--pool={settings.worker_pool}",
+            f"--concurrency={settings.worker_concurrency}",
+            f"--queues={QUEUE}",
+            f"--loglevel={settings.log_level}",
+            f"--hostname=imagegate-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
