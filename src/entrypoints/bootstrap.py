@@ -1,11 +1,9 @@
-"""The composition root: the only place that picks adapters and builds clients."""
+"""The worker's composition root, and the builders of clients both processes share (the API's
+composition root is entrypoints/api_container.py)."""
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis
@@ -16,29 +14,23 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
-from adapters.celery_queue import CeleryJobQueue, RelayedJobQueue
+from adapters.celery_queue import CeleryPublisher
 from adapters.clock import SystemClock
 from adapters.fs_images import FilesystemImageStore
-from adapters.key_cache import CachedKeyResolver
 from adapters.leases import ThreadLeaseKeeper
 from adapters.metered import (
     MeteredCreditRefunder,
     MeteredImageGenerator,
-    MeteredJobAdmission,
     MeteredJobLedger,
-    MeteredQuotaProvider,
 )
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
-from adapters.redis_idempotency import RedisIdempotencyStore
-from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
-from adapters.redis_rate_limit import RedisRateLimiter
+from adapters.redis_jobs import RedisJobLedger
 from domain.generation import WorkerPolicy
 from domain.ports import (
     Clock,
     CreditRefunder,
     ImageGenerator,
     ImageStore,
-    JobAdmission,
     QuotaProvider,
 )
 from entrypoints.settings import Settings
@@ -47,39 +39,6 @@ from worker.deps import WorkerDeps
 from worker.observability import install_observability
 from worker.sweeper import Sweeper
 from worker.tasks import register_tasks
-
-
-@dataclass
-class ApiContainer:
-    """Everything the HTTP app uses, built once per API process."""
-
-    settings: Settings
-    clock: Clock
-    redis: aioredis.Redis
-    quota: QuotaProvider
-    jobs: RedisJobRepository
-    queue: RelayedJobQueue
-    images: ImageStore
-    celery: Celery
-    idempotency: RedisIdempotencyStore
-    rate_limiter: RedisRateLimiter
-    metrics: Metrics = field(default_factory=Metrics)
-    # Charge and record in one step (local quota); None: charge, then record (any provider).
-    admission: JobAdmission | None = None
-
-    @property
-    def job_ttl(self) -> timedelta:
-        return timedelta(seconds=self.settings.job_ttl_seconds)
-
-    @property
-    def allowed_models(self) -> frozenset[str]:
-        return frozenset({self.settings.image_model})
-
-    async def aclose(self) -> None:
-        await self.queue.aclose()
-        await self.quota.aclose()
-        await self.redis.aclose()
-        self.celery.close()
 
 
 def _async_redis(settings: Settings) -> aioredis.Redis:
@@ -176,55 +135,6 @@ def build_image_store(settings: Settings, *, max_connections: int = 50) -> Image
     return FilesystemImageStore(settings.image_store_dir)
 
 
-class CrashBeforeEnqueue(RelayedJobQueue):
-    """Fault injection: the API process dies after charging and recording, before the broker
-    has the job — the window the outbox and the sweeper exist for."""
-
-    async def enqueue(self, job_id: str) -> None:
-        logging.getLogger("imagegate.fault").error("fault injected: dying before enqueue")
-        os._exit(70)
-
-
-def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer:
-    clock = clock or SystemClock()
-    client = _async_redis(settings)
-    celery = create_celery(settings, batch_publishing=True)
-    metrics = Metrics()
-    metrics.watch_queue(celery_queue_depth(celery, QUEUE), QUEUE)
-    provider = settings.quota_provider
-    raw_quota = build_quota(settings, client, clock)
-    quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
-    if settings.key_cache_seconds > 0:
-        quota = CachedKeyResolver(quota, ttl_seconds=settings.key_cache_seconds)
-    admission = None
-    if provider == "local":
-        from adapters.redis_admission import RedisJobAdmission
-        from adapters.redis_quota import RedisQuotaProvider
-
-        assert isinstance(raw_quota, RedisQuotaProvider)
-        admission = MeteredJobAdmission(
-            RedisJobAdmission(client, raw_quota), metrics, provider=provider
-        )
-    jobs = RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds)
-    crash = settings.fault == "crash_before_enqueue"
-    queue_type = CrashBeforeEnqueue if crash else RelayedJobQueue
-    publisher = CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE)
-    return ApiContainer(
-        settings=settings,
-        clock=clock,
-        redis=client,
-        quota=quota,
-        jobs=jobs,
-        queue=queue_type(publisher, on_published=jobs.mark_enqueued),
-        images=build_image_store(settings),
-        celery=celery,
-        idempotency=RedisIdempotencyStore(client),
-        rate_limiter=RedisRateLimiter(client),
-        metrics=metrics,
-        admission=admission,
-    )
-
-
 def build_worker_deps(
     settings: Settings,
     celery: Celery,
@@ -247,7 +157,7 @@ def build_worker_deps(
             build_refunder(settings, client), metrics, provider=provider
         ),
         leases=ThreadLeaseKeeper(ledger, clock, lease_seconds=settings.job_lease_seconds),
-        dispatcher=CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE),
+        dispatcher=CeleryPublisher(celery, task_name=GENERATE_TASK, queue=QUEUE),
         clock=clock,
         policy=WorkerPolicy(
             max_attempts=settings.job_max_attempts, lease_seconds=settings.job_lease_seconds

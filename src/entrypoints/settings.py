@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -126,7 +126,6 @@ class Settings:
     generation_max_retries: int = 4
     job_max_attempts: int = 6
     task_soft_time_limit: int = 300
-    task_time_limit: int = 330
     mint_limit_per_address: int = 20  # keys per client address per hour
     mint_limit_global: int = 1000  # keys per hour in all
     trusted_proxies: tuple[str, ...] = ()
@@ -136,8 +135,6 @@ class Settings:
     queued_recheck_seconds: float = 600.0
     redis_timeout_seconds: float = 2.0
     key_cache_seconds: float = 5.0  # how long an API process remembers a key's id (0: never)
-    # Fault injection for the crash tests only (IMAGEGATE_FAULT=crash_before_enqueue).
-    fault: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -149,6 +146,11 @@ class Settings:
             self.plan_refill_amount,
             self.plan_refill_day,
         )
+
+    @property
+    def task_time_limit(self) -> int:
+        """The hard limit: the soft one plus time to fail the job cleanly."""
+        return self.task_soft_time_limit + 30
 
     @property
     def broker_url(self) -> str:
@@ -221,7 +223,6 @@ class Settings:
                 "WORKER_POOL", get("WORKER_POOL", "threads"), ("threads", "prefork", "solo")
             ),
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
-            fault=get("IMAGEGATE_FAULT"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
         )
@@ -231,7 +232,7 @@ class Settings:
                 "JOB_MAX_ATTEMPTS must be greater than GENERATION_MAX_RETRIES "
                 "(every retry is an attempt)"
             )
-        return replace(settings, task_time_limit=settings.task_soft_time_limit + 30)
+        return settings
 
     @classmethod
     def _quota(cls, env: Mapping[str, str]) -> dict[str, object]:
@@ -313,6 +314,6 @@ ENVIRONMENT_VARIABLES = frozenset(
         "UNKEY_API_ID", "UNKEY_BASE_URL", "UNKEY_RECOVERABLE", "IMAGE_GENERATOR",
         "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_IMAGE_MODEL", "PLAN_REFILL_INTERVAL",
         "IMAGE_STORE_DIR", "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "COOKIE_SECURE", "WORKER_POOL",
-        "TRUSTED_PROXIES", "IMAGEGATE_FAULT", "LOG_FORMAT", "LOG_LEVEL",
+        "TRUSTED_PROXIES", "LOG_FORMAT", "LOG_LEVEL",
     }
 )  # fmt: skip

@@ -3,12 +3,15 @@ between charging and enqueueing. Nothing is lost and nothing is charged twice.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from tests.e2e.stack import Stack, wait_until
 from tests.e2e.test_flow import bearer, mint
 
+CRASHING_API = Path(__file__).with_name("crashing_api.py")
 FAST_RECOVERY = {
     "JOB_LEASE_SECONDS": "2",
     "SWEEP_INTERVAL_SECONDS": "0.3",
@@ -99,7 +102,7 @@ def test_api_killed_between_charge_and_enqueue_the_sweeper_enqueues_the_job(
     make_stack: type[Stack],
 ) -> None:
     stack = make_stack({**FAST_RECOVERY, "PLACEHOLDER_DELAY_MS": "0"})
-    stack.start_api("doomed-api", {"IMAGEGATE_FAULT": "crash_before_enqueue"})
+    stack.start_api("doomed-api", launcher=CRASHING_API)
     key = mint(stack.client())
     with pytest.raises(httpx.TransportError):
         stack.client().post("/v1/images/generations", json={"prompt": "p"}, headers=bearer(key))

@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from domain.admission import ChargeThenRecord
+from domain.api_jobs import CancelJob, SubmitGeneration
+from domain.api_keys import MintKey
 from domain.errors import (
     ContentPolicyViolation,
     InvalidKey,
@@ -19,7 +22,6 @@ from domain.errors import (
 )
 from domain.generation import WorkerPolicy, end_user_id, run_generation, sweep
 from domain.models import ImageRequest, JobStatus, Plan, RefillInterval
-from domain.services import cancel_job, mint_key, submit_generation
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import (
     MemoryImages,
@@ -48,10 +50,11 @@ class World:
         self.images = MemoryImages()
 
     async def submit(self, key: str, request: ImageRequest = REQUEST):  # type: ignore[no-untyped-def]
-        return await submit_generation(
-            key, request, quota=self.quota, jobs=self.jobs, queue=self.queue,
-            clock=self.clock, job_ttl=timedelta(hours=1),
+        submit = SubmitGeneration(
+            ChargeThenRecord(self.quota, self.jobs), self.quota, self.jobs, self.queue,
+            self.clock, job_ttl=timedelta(hours=1), default_model="placeholder",
         )  # fmt: skip
+        return await submit(key, request)
 
     def run(self, job_id: str, generator: ScriptedGenerator, *, may_retry: bool = True):  # type: ignore[no-untyped-def]
         return run_generation(
@@ -73,7 +76,7 @@ def world() -> World:
 
 
 async def test_submit_charges_records_and_enqueues(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     submitted = await world.submit(key)
     job = submitted.job
     assert job.status is JobStatus.QUEUED
@@ -84,7 +87,7 @@ async def test_submit_charges_records_and_enqueues(world: World) -> None:
 
 
 async def test_invalid_request_costs_nothing(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     with pytest.raises(InvalidRequest) as caught:
         await world.submit(key, ImageRequest(prompt="", model="placeholder"))
     assert caught.value.field == "prompt"
@@ -94,7 +97,7 @@ async def test_invalid_request_costs_nothing(world: World) -> None:
 async def test_unknown_key_and_exhausted_quota(world: World) -> None:
     with pytest.raises(InvalidKey):
         await world.submit("ig_unknown")
-    key = (await mint_key(Plan.build(1, RefillInterval.NONE, 1), quota=world.quota)).key
+    key = (await MintKey(world.quota, Plan.build(1, RefillInterval.NONE, 1))()).key
     with pytest.raises(QuotaExceeded) as caught:
         await world.submit(key)
     assert caught.value.retry_after is None  # the plan never refills
@@ -103,7 +106,7 @@ async def test_unknown_key_and_exhausted_quota(world: World) -> None:
 
 
 async def test_enqueue_failure_refunds_and_forgets_the_job(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     world.queue.down = True
     with pytest.raises(QueueUnavailable):
         await world.submit(key)
@@ -113,7 +116,7 @@ async def test_enqueue_failure_refunds_and_forgets_the_job(world: World) -> None
 
 
 async def test_store_failure_refunds(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     world.jobs.fail_add = True
     with pytest.raises(StoreUnavailable):
         await world.submit(key)
@@ -122,21 +125,15 @@ async def test_store_failure_refunds(world: World) -> None:
 
 
 async def test_cancel_refunds_once_then_409(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
-    canceled = await cancel_job(
-        job.id, owner=job.owner, jobs=world.jobs, quota=world.quota, clock=world.clock
-    )
+    canceled = await CancelJob(world.jobs, world.quota, world.clock)(job.id, owner=job.owner)
     assert canceled.status is JobStatus.CANCELED
     assert canceled.refunded == 2
     with pytest.raises(JobNotCancelable):
-        await cancel_job(
-            job.id, owner=job.owner, jobs=world.jobs, quota=world.quota, clock=world.clock
-        )
+        await CancelJob(world.jobs, world.quota, world.clock)(job.id, owner=job.owner)
     with pytest.raises(JobNotFound):
-        await cancel_job(
-            job.id, owner="key_other", jobs=world.jobs, quota=world.quota, clock=world.clock
-        )
+        await CancelJob(world.jobs, world.quota, world.clock)(job.id, owner="key_other")
     assert world.quota.refunds == [(job.owner, 2)]
     # The worker then skips it.
     generator = ScriptedGenerator()
@@ -145,7 +142,7 @@ async def test_cancel_refunds_once_then_409(world: World) -> None:
 
 
 async def test_generation_succeeds_and_stores_every_image(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     outcome = world.run(job.id, ScriptedGenerator())
     assert outcome.status is JobStatus.SUCCEEDED
@@ -160,7 +157,7 @@ async def test_generation_succeeds_and_stores_every_image(world: World) -> None:
 
 
 async def test_transient_errors_retry_then_fail_and_refund_once(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     generator = ScriptedGenerator([UpstreamUnavailable(retry_after=3.0)] * 5)
     first = world.run(job.id, generator)
@@ -180,7 +177,7 @@ async def test_transient_errors_retry_then_fail_and_refund_once(world: World) ->
 
 
 async def test_permanent_error_fails_at_once(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     generator = ScriptedGenerator([ContentPolicyViolation()])
     assert world.run(job.id, generator).status is JobStatus.FAILED
@@ -192,7 +189,7 @@ async def test_permanent_error_fails_at_once(world: World) -> None:
 
 
 async def test_attempts_exhausted_by_lost_workers_fail_with_worker_lost(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     for _ in range(3):  # three deliveries whose workers died mid-generation
         world.ledger.start(job.id, world.clock.now(), max_attempts=3, lease_seconds=30)
@@ -206,7 +203,7 @@ async def test_attempts_exhausted_by_lost_workers_fail_with_worker_lost(world: W
 
 
 async def test_a_failed_refund_is_owed_and_the_sweeper_makes_it_once(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     world.quota.fail_refunds = True
     outcome = world.run(job.id, ScriptedGenerator([ContentPolicyViolation()]))
@@ -223,7 +220,7 @@ async def test_a_failed_refund_is_owed_and_the_sweeper_makes_it_once(world: Worl
 
 
 async def test_a_busy_job_is_left_to_the_worker_holding_its_lease(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     world.ledger.start(job.id, world.clock.now(), max_attempts=3, lease_seconds=30)
     generator = ScriptedGenerator()
@@ -232,7 +229,7 @@ async def test_a_busy_job_is_left_to_the_worker_holding_its_lease(world: World) 
 
 
 async def test_sweeper_requeues_a_lost_job_and_it_then_succeeds_charged_once(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     world.queue.sent.clear()
     world.ledger.start(job.id, world.clock.now(), max_attempts=3, lease_seconds=30)
@@ -248,7 +245,7 @@ async def test_sweeper_requeues_a_lost_job_and_it_then_succeeds_charged_once(wor
 
 
 async def test_sweeper_enqueues_a_job_the_api_never_enqueued(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     world.ledger.outbox[job.id] = job.created_at  # as if the API died before enqueueing
     assert not world.sweep()  # within the grace period the API may still enqueue it
@@ -269,7 +266,7 @@ class BrokenImages(MemoryImages):
 
 
 async def test_a_store_failure_retries_then_fails_and_refunds(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
     world.images = BrokenImages()
     first = world.run(job.id, ScriptedGenerator())
