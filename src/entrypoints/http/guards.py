@@ -91,7 +91,7 @@ def strict_body(
         except msgspec.ValidationError as exc:  # (a DecodeError too: test it first)
             if not _lenient_accepts(raw, struct):
                 return  # invalid however decoded: Litestar says why, as it always has
-            message, _, _ = str(exc).partition(" - at `")
+            message = str(exc).partition(" - at `")[0]
             match = _AT_FIELD.search(str(exc))
             raise ValidationException(
                 detail="Validation failed",
