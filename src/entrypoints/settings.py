@@ -16,6 +16,9 @@ from dotenv import dotenv_values
 from domain.errors import InvalidRequest
 from domain.models import Plan, RefillInterval
 from domain.validation import capabilities_for
+from entrypoints.variables import ENVIRONMENT_VARIABLES, VARIABLES
+
+__all__ = ["ENVIRONMENT_VARIABLES", "ConfigError", "Settings"]
 
 DEFAULT_OPENAI_IMAGE_MODEL = "gpt-image-1.5"
 PLACEHOLDER_MODEL = "placeholder"
@@ -195,13 +198,20 @@ class Settings:
     def _parse(cls, env: Mapping[str, str]) -> Settings:
         values: dict[str, object] = {}
         get = env.get
-        # Numbers: the variable is the field's name in capitals; unset keeps the field's default.
-        for name, (least, most) in _INTEGERS.items():
-            if (raw := get(name.upper())) is not None:
-                values[name] = _integer(name.upper(), raw, minimum=least, maximum=most)
-        for name, floor in _NUMBERS.items():
-            if (raw := get(name.upper())) is not None:
-                values[name] = _number(name.upper(), raw, minimum=floor)
+        # Numbers, from the table; unset keeps the field's default.
+        for var in VARIABLES.values():
+            if var.kind == "text" or (raw := get(var.name)) is None:
+                continue
+            if var.kind == "integer":
+                least, most = var.minimum, var.maximum
+                values[var.field] = _integer(
+                    var.name,
+                    raw,
+                    minimum=None if least is None else int(least),
+                    maximum=None if most is None else int(most),
+                )
+            else:
+                values[var.field] = _number(var.name, raw, minimum=var.minimum or 0.0)
         values.update(
             host=get("HOST", cls.host),
             redis_url=get("REDIS_URL"),
@@ -274,46 +284,3 @@ class Settings:
             "openai_base_url": env.get("OPENAI_BASE_URL"),
             "openai_image_model": model,
         }
-
-
-# Whole-number settings: field → (minimum, maximum). The variable is the field in capitals.
-_INTEGERS: dict[str, tuple[int, int | None]] = {
-    "port": (1, 65535),
-    "openai_max_concurrency": (0, None),
-    "plan_credits": (0, None),
-    "plan_refill_amount": (1, None),
-    "plan_refill_day": (1, 31),
-    "placeholder_delay_ms": (0, None),
-    "worker_metrics_port": (0, 65535),
-    "job_ttl_seconds": (60, None),
-    "worker_concurrency": (1, None),
-    "generation_max_retries": (0, None),
-    "job_max_attempts": (1, None),
-    "task_soft_time_limit": (1, None),
-    "mint_limit_per_address": (1, None),
-    "mint_limit_global": (1, None),
-}
-
-# Decimal settings: field → minimum.
-_NUMBERS: dict[str, float] = {
-    "unkey_timeout_seconds": 0.1,
-    "openai_timeout_seconds": 1,
-    "sync_wait_seconds": 0,
-    "job_lease_seconds": 1,
-    "sweep_interval_seconds": 0.1,
-    "sweep_grace_seconds": 0.5,
-    "queued_recheck_seconds": 1,
-    "key_cache_seconds": 0,
-}
-
-# Every environment variable the settings read (a test checks docker-compose.yml against it).
-ENVIRONMENT_VARIABLES = frozenset(
-    {name.upper() for name in (*_INTEGERS, *_NUMBERS)}
-    | {
-        "HOST", "REDIS_URL", "CELERY_BROKER_URL", "QUOTA_PROVIDER", "UNKEY_ROOT_KEY",
-        "UNKEY_API_ID", "UNKEY_BASE_URL", "UNKEY_RECOVERABLE", "IMAGE_GENERATOR",
-        "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_IMAGE_MODEL", "PLAN_REFILL_INTERVAL",
-        "IMAGE_STORE_DIR", "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "COOKIE_SECURE", "WORKER_POOL",
-        "TRUSTED_PROXIES", "LOG_FORMAT", "LOG_LEVEL",
-    }
-)  # fmt: skip

@@ -15,6 +15,7 @@ from entrypoints.doctor.findings import Finding, Level, fail, ok
 from entrypoints.doctor.local import check_broker, check_image_store, check_redis
 from entrypoints.doctor.vendors import check_openai, check_unkey
 from entrypoints.settings import ConfigError, Settings
+from entrypoints.variables import variable_named_in
 
 __all__ = ["Finding", "Level", "diagnose", "report", "run"]
 
@@ -57,11 +58,13 @@ def run(
     try:
         settings = Settings.from_env(environ, env_file=env_file)
     except ConfigError as exc:
+        variable = variable_named_in(str(exc))
+        meaning = f"{variable.name} is the {variable.help}. " if variable else ""
         findings = [
             fail(
                 "configuration",
                 str(exc),
-                "Fix that variable in the environment or in .env, then run `imagegate doctor` "
+                meaning + "Fix that variable in the environment or in .env, then run `imagegate doctor` "
                 "again (the other checks need a valid configuration).",
             )
         ]
