@@ -64,8 +64,8 @@ def run(
             fail(
                 "configuration",
                 str(exc),
-                meaning + "Fix that variable in the environment or in .env, then run `imagegate doctor` "
-                "again (the other checks need a valid configuration).",
+                meaning + "Fix that variable in the environment or in .env, then run "
+                "`imagegate doctor` again (the other checks need a valid configuration).",
             )
         ]
     else:
