@@ -180,3 +180,12 @@ def test_every_response_carries_a_request_id_and_unknown_routes_are_problems(
     assert answer.json()["code"] == "not_found"
     metrics = client.get("/metrics").text
     assert 'route="unmatched"' in metrics
+
+
+def test_a_failed_jobs_error_answers_with_the_status_of_the_one_table() -> None:
+    from entrypoints.http.problems import status_for_job_error
+
+    assert status_for_job_error("content_policy") == 422
+    assert status_for_job_error("invalid_request") == 422
+    assert status_for_job_error("upstream_unavailable") == 502
+    assert status_for_job_error("worker_lost") == 502
