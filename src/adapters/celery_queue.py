@@ -1,7 +1,7 @@
-"""JobQueue over Celery: publishes the job id (and nothing else) by task name, with Celery's
+"""Job ids to the broker over Celery: the id (and nothing else) by task name, with Celery's
 public API only (`send_task`, kombu's `Producer.batch`).
 
-`CeleryJobQueue` publishes synchronously: the worker's sweeper uses it. The API uses
+`CeleryPublisher` publishes synchronously: the worker's sweeper uses it. The API uses
 `RelayedJobQueue`: a submit hands the job id (already recorded, in the outbox) to one relay per
 process, which publishes whatever is pending as one batch (one producer, one pipelined round trip)
 on its own thread, then marks the batch enqueued in the outbox. Each submit waits for the batch
@@ -10,9 +10,7 @@ costs a fraction of its per-message price.
 
 The relay tracks the broker's health. A failed publish fails the submits waiting on it — a 503
 with the credits given back — and once the broker is known to be down, `accepting()` is false
-and submits are refused before anything is charged, until a probe succeeds. (With `wait=False`,
-not wired by default, a submit returns before its publish; a job accepted just before an outage
-then stays pending, and in the outbox, until the broker returns or the sweeper sends it.)
+and submits are refused before anything is charged, until a probe succeeds.
 """
 
 from __future__ import annotations
@@ -30,8 +28,9 @@ from domain.errors import QueueUnavailable
 log = logging.getLogger("imagegate.queue")
 
 
-class CeleryJobQueue:
-    """Synchronous publishing (the sweeper's JobDispatcher) and the broker probe."""
+class CeleryPublisher:
+    """Synchronous publishing (the sweeper's JobDispatcher, the relay's batches) and the
+    broker probe."""
 
     def __init__(self, app: Celery, *, task_name: str, queue: str) -> None:
         self._app = app
@@ -60,16 +59,9 @@ class CeleryJobQueue:
                     declare=[],
                 )
 
-    async def enqueue(self, job_id: str) -> None:
-        # kombu publishes synchronously; keep it off the event loop.
-        await asyncio.to_thread(self.enqueue_sync, job_id)
-
     def ping_sync(self) -> None:
         with self._app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
-
-    async def ping(self) -> None:
-        await asyncio.to_thread(self.ping_sync)
 
 
 class BrokerState(StrEnum):
@@ -78,7 +70,7 @@ class BrokerState(StrEnum):
     DOWN = "down"  # the last publish failed: submits are refused until it recovers
 
 
-_Pending = tuple[str, "asyncio.Future[None] | None"]
+_Pending = tuple[str, "asyncio.Future[None]"]
 
 
 class RelayedJobQueue:
@@ -86,22 +78,17 @@ class RelayedJobQueue:
 
     def __init__(
         self,
-        publisher: CeleryJobQueue,
+        publisher: CeleryPublisher,
         *,
         on_published: Callable[[Sequence[str]], Awaitable[None]],
         max_batch: int = 500,
-        max_pending: int = 10_000,
         retry_seconds: float = 1.0,
-        wait: bool = True,
     ) -> None:
         self._publisher = publisher
         self._on_published = on_published
         self._max_batch = max_batch
-        self._max_pending = max_pending
         self._retry_seconds = retry_seconds
-        self._wait = wait
         self._pending: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._retained: list[str] = []  # accepted jobs whose publish failed: retried on recovery
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagegate-relay")
         self._task: asyncio.Task[None] | None = None
         self.state = BrokerState.UNKNOWN
@@ -113,20 +100,13 @@ class RelayedJobQueue:
         if self.state is BrokerState.DOWN:
             raise QueueUnavailable()
         self._ensure_running()
-        if (
-            not self._wait
-            and self.state is BrokerState.UP
-            and self._pending.qsize() < self._max_pending
-        ):
-            self._pending.put_nowait((job_id, None))
-            return
-        # Broker health unknown, or the relay is far behind: wait for this job's own publish.
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.put_nowait((job_id, done))
         await done
 
     async def ping(self) -> None:
-        await self._publisher.ping()
+        # kombu connects synchronously; keep it off the event loop.
+        await asyncio.to_thread(self._publisher.ping_sync)
 
     async def aclose(self, drain_seconds: float = 5.0) -> None:
         """Publish what is pending (for up to `drain_seconds`), then stop. Anything left over
@@ -167,35 +147,26 @@ class RelayedJobQueue:
             self._went_down(exc)
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
-            for job_id, waiter in batch:
-                if waiter is None:
-                    self._retained.append(job_id)  # answered 202: it must still run
-                elif not waiter.done():
+            for _, waiter in batch:
+                if not waiter.done():
                     waiter.set_exception(QueueUnavailable())  # the caller withdraws it
             return
         self.state = BrokerState.UP
         for _, waiter in batch:
-            if waiter is not None and not waiter.done():
+            if not waiter.done():
                 waiter.set_result(None)
         await self._mark(job_ids)
 
     async def _recover(self) -> bool:
-        """While down: publish what was retained (or probe the broker), then accept again."""
+        """While down: probe the broker, then accept again. (Nothing waits here: the submits
+        whose publish failed were answered 503 and withdrawn.)"""
         loop = asyncio.get_running_loop()
-        retained = self._retained[: self._max_batch]
         try:
-            if retained:
-                await loop.run_in_executor(self._executor, self._publisher.publish_batch, retained)
-            else:
-                await loop.run_in_executor(self._executor, self._publisher.ping_sync)
+            await loop.run_in_executor(self._executor, self._publisher.ping_sync)
         except Exception:
             return False
-        del self._retained[: len(retained)]
-        if retained:
-            await self._mark(retained)
-        if not self._retained:
-            log.info("relay: the broker is back; accepting submits again")
-            self.state = BrokerState.UP
+        log.info("relay: the broker is back; accepting submits again")
+        self.state = BrokerState.UP
         return True
 
     async def _mark(self, job_ids: Sequence[str]) -> None:

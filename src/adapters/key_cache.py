@@ -1,4 +1,4 @@
-"""A QuotaProvider that remembers, for a few seconds, which key id a key resolves to.
+"""A QuotaProvider decorator that remembers, for a few seconds, which key id a key resolves to.
 
 Every authenticated read (a poll, a list, an image) resolves its key with a zero-cost charge:
 one Lua call for the local store, one HTTPS call for Unkey. Here a key that resolved within the
@@ -18,13 +18,14 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from domain.models import Charge, IssuedKey, KeyInfo, Plan
 from domain.ports import QuotaProvider
 
 
-class CachedKeyResolver:
+class KeyCachingQuotaProvider:
+    """QuotaProvider: zero-cost charges answered from memory; everything else forwarded."""
+
     def __init__(
         self,
         inner: QuotaProvider,
@@ -73,6 +74,3 @@ class CachedKeyResolver:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)

@@ -1,21 +1,25 @@
 """Decorators that count and time calls through the ports, so the domain stays free of metrics.
 
-Each wraps a port and forwards to it; anything they do not instrument passes straight through.
-Credits are counted where they move (an accepted charge, a refund), job outcomes where a job's
-state changes atomically (so a redelivery or a race never counts twice).
+Each wraps one port and forwards every member of it explicitly (a member the port gains must be
+added here: mypy says so where the decorator is wired). Credits are counted where they move (an
+accepted charge, a refund), job outcomes where a job's state changes atomically (so a
+redelivery or a race never counts twice).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+
+from prometheus_client import Histogram
 
 from adapters.prometheus_metrics import Metrics
 from domain.errors import GenerationError
 from domain.models import (
     Charge,
+    Claim,
     GeneratedImage,
     ImageRequest,
     IssuedKey,
@@ -31,10 +35,28 @@ from domain.ports import (
     ImageGenerator,
     JobAdmission,
     JobLedger,
+    JobRepository,
     QuotaProvider,
 )
 
-T = TypeVar("T")
+
+class _Outcome:
+    label = "error"  # what the histogram records unless the block says otherwise
+
+
+@contextmanager
+def timed(histogram: Histogram, *labels: str, failed: str = "error") -> Iterator[_Outcome]:
+    """Observe the block's duration under `labels` + its outcome: "ok" when it returns,
+    `failed` when it raises, or whatever the block set on the yielded outcome."""
+    outcome = _Outcome()
+    outcome.label = failed
+    started = time.perf_counter()
+    try:
+        yield outcome
+        if outcome.label == failed:
+            outcome.label = "ok"
+    finally:
+        histogram.labels(*labels, outcome.label).observe(time.perf_counter() - started)
 
 
 class MeteredQuotaProvider:
@@ -45,43 +67,36 @@ class MeteredQuotaProvider:
         self._metrics = metrics
         self._provider = provider
 
-    async def _timed(self, operation: str, call: Awaitable[T]) -> T:
-        started, outcome = time.perf_counter(), "error"
-        try:
-            result = await call
-            outcome = "ok"
-            return result
-        finally:
-            self._metrics.quota_duration.labels(self._provider, operation, outcome).observe(
-                time.perf_counter() - started
-            )
+    def _timed(self, operation: str) -> AbstractContextManager[_Outcome]:
+        return timed(self._metrics.quota_duration, self._provider, operation)
 
     async def mint(self, plan: Plan) -> IssuedKey:
-        return await self._timed("mint", self._inner.mint(plan))
+        with self._timed("mint"):
+            return await self._inner.mint(plan)
 
     async def charge(self, key: str, cost: int) -> Charge:
         # A cost-0 charge only resolves the key: keep it apart from real spending.
-        operation = "charge" if cost > 0 else "authenticate"
-        charge = await self._timed(operation, self._inner.charge(key, cost))
+        with self._timed("charge" if cost > 0 else "authenticate"):
+            charge = await self._inner.charge(key, cost)
         if charge.accepted and cost > 0:
             self._metrics.credits_charged.inc(cost)
         return charge
 
     async def refund(self, key_id: str, amount: int) -> None:
-        await self._timed("refund", self._inner.refund(key_id, amount))
+        with self._timed("refund"):
+            await self._inner.refund(key_id, amount)
         self._metrics.credits_refunded.inc(amount)
 
     async def describe(self, key: str) -> KeyInfo | None:
-        return await self._timed("describe", self._inner.describe(key))
+        with self._timed("describe"):
+            return await self._inner.describe(key)
 
     async def revoke(self, key_id: str) -> None:
-        await self._timed("revoke", self._inner.revoke(key_id))
+        with self._timed("revoke"):
+            await self._inner.revoke(key_id)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 class MeteredJobAdmission:
@@ -93,17 +108,49 @@ class MeteredJobAdmission:
         self._provider = provider
 
     async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
-        started, outcome = time.perf_counter(), "error"
-        try:
+        with timed(self._metrics.quota_duration, self._provider, "charge"):
             charge, job = await self._inner.admit(key, draft)
-            outcome = "ok"
-        finally:
-            self._metrics.quota_duration.labels(self._provider, "charge", outcome).observe(
-                time.perf_counter() - started
-            )
         if job is not None:
             self._metrics.credits_charged.inc(job.charged)
         return charge, job
+
+
+class MeteredJobRepository:
+    """JobRepository (the API's side of the jobs): counts a job canceled when this call
+    canceled it — the API's one final transition."""
+
+    def __init__(self, inner: JobRepository, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def add(self, job: Job) -> None:
+        await self._inner.add(job)
+
+    async def get(self, job_id: str, owner: str) -> Job | None:
+        return await self._inner.get(job_id, owner)
+
+    async def list(
+        self, owner: str, *, limit: int, cursor: str | None
+    ) -> tuple[Sequence[Job], str | None]:
+        return await self._inner.list(owner, limit=limit, cursor=cursor)
+
+    async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
+        job, changed = await self._inner.cancel(job_id, owner, now)
+        if changed and job is not None:
+            self._metrics.job_finished(job.status.value, job.error.code if job.error else None)
+        return job, changed
+
+    async def remove(self, job: Job) -> None:
+        await self._inner.remove(job)
+
+    async def claim_refund(self, job_id: str) -> int:
+        return await self._inner.claim_refund(job_id)
+
+    async def release_refund(self, job_id: str) -> None:
+        await self._inner.release_refund(job_id)
+
+    async def ping(self) -> None:
+        await self._inner.ping()
 
 
 class MeteredCreditRefunder:
@@ -115,18 +162,9 @@ class MeteredCreditRefunder:
         self._provider = provider
 
     def refund(self, key_id: str, amount: int) -> None:
-        started, outcome = time.perf_counter(), "error"
-        try:
+        with timed(self._metrics.quota_duration, self._provider, "refund"):
             self._inner.refund(key_id, amount)
-            outcome = "ok"
-        finally:
-            self._metrics.quota_duration.labels(self._provider, "refund", outcome).observe(
-                time.perf_counter() - started
-            )
         self._metrics.credits_refunded.inc(amount)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 class MeteredImageGenerator:
@@ -140,23 +178,18 @@ class MeteredImageGenerator:
         self._in_flight.set(0)  # present from the start, not only after the first job
 
     def generate(self, request: ImageRequest, *, user: str) -> list[GeneratedImage]:
-        started, outcome = time.perf_counter(), "internal"
         self._in_flight.inc()
         try:
-            images = self._inner.generate(request, user=user)
-            outcome = "ok"
-            return images
-        except GenerationError as exc:
-            outcome = exc.code
-            raise
+            with timed(
+                self._metrics.generation_duration, self._generator, failed="internal"
+            ) as outcome:
+                try:
+                    return self._inner.generate(request, user=user)
+                except GenerationError as exc:
+                    outcome.label = exc.code
+                    raise
         finally:
             self._in_flight.dec()
-            self._metrics.generation_duration.labels(self._generator, outcome).observe(
-                time.perf_counter() - started
-            )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 class MeteredJobLedger:
@@ -188,5 +221,35 @@ class MeteredJobLedger:
                 self._metrics.job_finished(job.status.value, job.error.code if job.error else None)
         return jobs
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    # Not instrumented: forwarded as they are.
+
+    def get(self, job_id: str) -> Job | None:
+        return self._inner.get(job_id)
+
+    def start(
+        self, job_id: str, now: datetime, *, max_attempts: int, lease_seconds: float
+    ) -> Claim:
+        return self._inner.start(
+            job_id, now, max_attempts=max_attempts, lease_seconds=lease_seconds
+        )
+
+    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
+        self._inner.renew(held, now, lease_seconds)
+
+    def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
+        return self._inner.requeue(job_id, attempt, error, due=due)
+
+    def claim_refund(self, job_id: str) -> int:
+        return self._inner.claim_refund(job_id)
+
+    def release_refund(self, job_id: str) -> None:
+        self._inner.release_refund(job_id)
+
+    def unenqueued(self, before: datetime, limit: int) -> list[str]:
+        return self._inner.unenqueued(before, limit)
+
+    def mark_enqueued(self, job_id: str) -> None:
+        self._inner.mark_enqueued(job_id)
+
+    def refunds_due(self, before: datetime, limit: int) -> list[Job]:
+        return self._inner.refunds_due(before, limit)

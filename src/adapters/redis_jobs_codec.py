@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.errors import InvalidCursor
 from domain.models import (
     ImageRequest,
     Job,
@@ -143,7 +144,7 @@ def decode_cursor(cursor: str) -> str:
     try:
         member = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("cursor is not valid") from None
+        raise InvalidCursor() from None
     if ":" not in member:
-        raise ValueError("cursor is not valid")
+        raise InvalidCursor()
     return member

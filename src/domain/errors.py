@@ -26,6 +26,13 @@ class InvalidRequest(DomainError):
         self.field = field
 
 
+class InvalidCursor(InvalidRequest):
+    message = "cursor is not valid."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="cursor")
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     message = "An API key is required: send `Authorization: Bearer <key>` or the key cookie."

@@ -64,7 +64,9 @@ class JobRepository(Protocol):
 
     async def list(
         self, owner: str, *, limit: int, cursor: str | None
-    ) -> tuple[Sequence[Job], str | None]: ...
+    ) -> tuple[Sequence[Job], str | None]:
+        """Newest first. Raises InvalidCursor for a cursor this store did not hand out."""
+        ...
 
     async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
         """queued → canceled, atomically. Returns the job as it now is (None: not found) and

@@ -1,105 +1,150 @@
-"""The API's composition root: picks its adapters and builds its clients (the worker's is
-`worker.bootstrap`; the builders both use are in `entrypoints.factories`)."""
+"""The API's composition root: picks the adapters, binds each use case once.
+
+`build_api` builds the real adapters from the settings; `bind_api` binds the use cases and the
+edge's helpers to whatever ports it is given, so tests hand it fakes (tests/http/).
+"""
 
 from __future__ import annotations
 
-import logging
-import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
-import redis.asyncio as aioredis
-from celery import Celery
-
-from adapters.celery_queue import CeleryJobQueue, RelayedJobQueue
-from adapters.clock import SystemClock
-from adapters.key_cache import CachedKeyResolver
-from adapters.metered import MeteredJobAdmission, MeteredQuotaProvider
+from adapters.celery_queue import CeleryPublisher, RelayedJobQueue
+from adapters.key_cache import KeyCachingQuotaProvider
+from adapters.metered import MeteredJobAdmission, MeteredJobRepository, MeteredQuotaProvider
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_jobs import RedisJobRepository
 from adapters.redis_rate_limit import RedisRateLimiter
-from domain.ports import Clock, ImageStore, JobAdmission, QuotaProvider
+from domain.admission import ChargeThenRecord
+from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
+from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_quota
+from entrypoints.http.client_address import parse_networks
+from entrypoints.http.guards import MintLimit, RateLimiter
+from entrypoints.http.idempotency import IdempotencyStore
+from entrypoints.http.ops import Probe
 from entrypoints.settings import Settings
 
+Closer = Callable[[], Awaitable[None]]
 
-@dataclass
+
+@dataclass(frozen=True)
 class ApiContainer:
-    """Everything the HTTP app uses, built once per API process."""
+    """What the HTTP handlers are given, by name (see entrypoints/http/app.py): each use case
+    bound once per API process, and the few edge helpers they share."""
 
-    settings: Settings
-    clock: Clock
-    redis: aioredis.Redis
-    quota: QuotaProvider
-    jobs: RedisJobRepository
-    queue: RelayedJobQueue
+    submit: SubmitGeneration
+    get_job: GetJob
+    list_jobs: ListJobs
+    cancel_job: CancelJob
+    mint_key: MintKey
+    authenticate: Authenticate
+    describe_key: DescribeKey
+    revoke_key: RevokeKey
+    mint_limit: MintLimit
+    idempotency: IdempotencyStore
     images: ImageStore
-    celery: Celery
-    idempotency: RedisIdempotencyStore
-    rate_limiter: RedisRateLimiter
-    metrics: Metrics = field(default_factory=Metrics)
-    # Charge and record in one step (local quota); None: charge, then record (any provider).
-    admission: JobAdmission | None = None
-
-    @property
-    def job_ttl(self) -> timedelta:
-        return timedelta(seconds=self.settings.job_ttl_seconds)
-
-    @property
-    def allowed_models(self) -> frozenset[str]:
-        return frozenset({self.settings.image_model})
+    probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
+    closers: Sequence[Closer] = field(default=())  # run in order on shutdown
 
     async def aclose(self) -> None:
-        await self.queue.aclose()
-        await self.quota.aclose()
-        await self.redis.aclose()
-        self.celery.close()
+        for close in self.closers:
+            await close()
 
 
-class CrashBeforeEnqueue(RelayedJobQueue):
-    """Fault injection: the API process dies after charging and recording, before the broker
-    has the job — the window the outbox and the sweeper exist for."""
-
-    async def enqueue(self, job_id: str) -> None:
-        logging.getLogger("imagegate.fault").error("fault injected: dying before enqueue")
-        os._exit(70)
+class ContainerFactory(Protocol):
+    def __call__(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer: ...
 
 
-def build_api(settings: Settings, *, clock: Clock | None = None) -> ApiContainer:
-    clock = clock or SystemClock()
+def bind_api(
+    settings: Settings,
+    *,
+    quota: QuotaProvider,
+    jobs: JobRepository,
+    queue: JobQueue,
+    images: ImageStore,
+    idempotency: IdempotencyStore,
+    rate_limiter: RateLimiter,
+    clock: Clock,
+    admission: JobAdmission | None = None,
+    closers: Sequence[Closer] = (),
+) -> ApiContainer:
+    """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
+    through `quota`, then records through `jobs`."""
+    return ApiContainer(
+        submit=SubmitGeneration(
+            admission=admission or ChargeThenRecord(quota, jobs),
+            quota=quota,
+            jobs=jobs,
+            queue=queue,
+            clock=clock,
+            job_ttl=timedelta(seconds=settings.job_ttl_seconds),
+            default_model=settings.image_model,
+            allowed_models=frozenset({settings.image_model}),
+        ),
+        get_job=GetJob(jobs),
+        list_jobs=ListJobs(jobs),
+        cancel_job=CancelJob(jobs, quota, clock),
+        mint_key=MintKey(quota, settings.plan),
+        authenticate=Authenticate(quota),
+        describe_key=DescribeKey(quota),
+        revoke_key=RevokeKey(quota),
+        mint_limit=MintLimit(
+            rate_limiter,
+            per_address=settings.mint_limit_per_address,
+            overall=settings.mint_limit_global,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+        ),
+        idempotency=idempotency,
+        images=images,
+        probes={"redis": jobs.ping, "broker": queue.ping},
+        closers=closers,
+    )
+
+
+def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
+    """The real adapters. Called on startup, inside the server's event loop."""
     client = async_redis(settings)
     celery = create_celery(settings, batch_publishing=True)
-    metrics = Metrics()
     metrics.watch_queue(celery_queue_depth(celery, QUEUE), QUEUE)
     provider = settings.quota_provider
-    raw_quota = build_quota(settings, client, clock)
-    quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
-    if settings.key_cache_seconds > 0:
-        quota = CachedKeyResolver(quota, ttl_seconds=settings.key_cache_seconds)
-    admission = None
-    if provider == "local":
+    admission: JobAdmission | None = None
+    raw_quota: QuotaProvider
+    if provider == "local":  # credits and jobs in one Redis: charge and record in one step
         from adapters.redis_admission import RedisJobAdmission
+        from adapters.redis_quota import RedisQuotaProvider
 
+        local = RedisQuotaProvider(client, clock)
         admission = MeteredJobAdmission(
             RedisJobAdmission(client, clock), metrics, provider=provider
         )
+        raw_quota = local
+    else:
+        raw_quota = build_quota(settings, client, clock)
+    quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
+    if settings.key_cache_seconds > 0:
+        quota = KeyCachingQuotaProvider(quota, ttl_seconds=settings.key_cache_seconds)
     jobs = RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds)
-    crash = settings.fault == "crash_before_enqueue"
-    queue_type = CrashBeforeEnqueue if crash else RelayedJobQueue
-    publisher = CeleryJobQueue(celery, task_name=GENERATE_TASK, queue=QUEUE)
-    return ApiContainer(
-        settings=settings,
-        clock=clock,
-        redis=client,
+    publisher = CeleryPublisher(celery, task_name=GENERATE_TASK, queue=QUEUE)
+    relay = RelayedJobQueue(publisher, on_published=jobs.mark_enqueued)
+
+    async def close_celery() -> None:
+        celery.close()
+
+    return bind_api(
+        settings,
         quota=quota,
-        jobs=jobs,
-        queue=queue_type(publisher, on_published=jobs.mark_enqueued),
+        jobs=MeteredJobRepository(jobs, metrics),
+        queue=relay,
         images=build_image_store(settings),
-        celery=celery,
         idempotency=RedisIdempotencyStore(client),
         rate_limiter=RedisRateLimiter(client),
-        metrics=metrics,
+        clock=clock,
         admission=admission,
+        closers=(relay.aclose, quota.aclose, client.aclose, close_celery),
     )

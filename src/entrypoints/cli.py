@@ -11,12 +11,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from entrypoints.logs import setup_logging
 from entrypoints.settings import ConfigError, Settings
 
+if TYPE_CHECKING:
+    from entrypoints.bootstrap import ContainerFactory
 
-def _load_settings(environ: dict[str, str] | None = None) -> Settings:
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         return Settings.from_env(environ)
     except ConfigError as exc:
@@ -44,9 +48,11 @@ def _tune_gc() -> None:
     gc.set_threshold(20_000)
 
 
-def run_api(settings: Settings) -> None:
+def run_api(settings: Settings, *, container_factory: ContainerFactory | None = None) -> None:
+    """Serve the API; `container_factory` replaces the real adapters (the crash tests' hook)."""
     import uvicorn
 
+    from entrypoints.bootstrap import build_api
     from entrypoints.http.app import create_app
     from entrypoints.http_server import bounded_protocol
 
@@ -62,7 +68,7 @@ def run_api(settings: Settings) -> None:
     # 20 ms; at 1 ms: 5.5 ms, with the same throughput).
     sys.setswitchinterval(0.001)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, container_factory=container_factory or build_api),
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -151,6 +157,14 @@ def run_dev(settings: Settings) -> int:
     return status
 
 
+def announce(settings: Settings) -> None:
+    """Logging as the settings say, and one line naming the active adapters."""
+    import logging
+
+    setup_logging(settings.log_format, settings.log_level)
+    logging.getLogger("imagegate").info(settings.describe())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="imagegate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -163,13 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         from entrypoints.doctor import run as run_doctor
 
         sys.exit(run_doctor())
-    settings = _load_settings()
+    settings = load_settings()
     if args.command == "dev":
         sys.exit(run_dev(settings))
-    setup_logging(settings.log_format, settings.log_level)
-    import logging
-
-    logging.getLogger("imagegate").info(settings.describe())
+    announce(settings)
     if args.command == "api":
         run_api(settings)
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -16,6 +16,9 @@ from dotenv import dotenv_values
 from domain.errors import InvalidRequest
 from domain.models import Plan, RefillInterval
 from domain.validation import capabilities_for
+from entrypoints.variables import ENVIRONMENT_VARIABLES, VARIABLES
+
+__all__ = ["ENVIRONMENT_VARIABLES", "ConfigError", "Settings"]
 
 DEFAULT_OPENAI_IMAGE_MODEL = "gpt-image-1.5"
 PLACEHOLDER_MODEL = "placeholder"
@@ -123,10 +126,8 @@ class Settings:
     cookie_secure: bool = True
     worker_concurrency: int = 100
     worker_pool: str = "threads"
-    generation_max_retries: int = 4
     job_max_attempts: int = 6
     task_soft_time_limit: int = 300
-    task_time_limit: int = 330
     mint_limit_per_address: int = 20  # keys per client address per hour
     mint_limit_global: int = 1000  # keys per hour in all
     trusted_proxies: tuple[str, ...] = ()
@@ -138,8 +139,6 @@ class Settings:
     key_cache_seconds: float = 5.0  # how long an API process remembers a key's id (0: never)
     http_max_header_bytes: int = 32768  # a request's whole header block; larger: 431
     http_header_timeout_seconds: float = 10.0  # to send a request's headers; then closed
-    # Fault injection for the crash tests only (IMAGEGATE_FAULT=crash_before_enqueue).
-    fault: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -151,6 +150,11 @@ class Settings:
             self.plan_refill_amount,
             self.plan_refill_day,
         )
+
+    @property
+    def task_time_limit(self) -> int:
+        """The hard limit: the soft one plus time to fail the job cleanly."""
+        return self.task_soft_time_limit + 30
 
     @property
     def broker_url(self) -> str:
@@ -195,13 +199,20 @@ class Settings:
     def _parse(cls, env: Mapping[str, str]) -> Settings:
         values: dict[str, object] = {}
         get = env.get
-        # Numbers: the variable is the field's name in capitals; unset keeps the field's default.
-        for name, (least, most) in _INTEGERS.items():
-            if (raw := get(name.upper())) is not None:
-                values[name] = _integer(name.upper(), raw, minimum=least, maximum=most)
-        for name, floor in _NUMBERS.items():
-            if (raw := get(name.upper())) is not None:
-                values[name] = _number(name.upper(), raw, minimum=floor)
+        # Numbers, from the table; unset keeps the field's default.
+        for var in VARIABLES.values():
+            if var.kind == "text" or (raw := get(var.name)) is None:
+                continue
+            if var.kind == "integer":
+                least, most = var.minimum, var.maximum
+                values[var.field] = _integer(
+                    var.name,
+                    raw,
+                    minimum=None if least is None else int(least),
+                    maximum=None if most is None else int(most),
+                )
+            else:
+                values[var.field] = _number(var.name, raw, minimum=var.minimum or 0.0)
         values.update(
             host=get("HOST", cls.host),
             redis_url=get("REDIS_URL"),
@@ -223,17 +234,10 @@ class Settings:
                 "WORKER_POOL", get("WORKER_POOL", "threads"), ("threads", "prefork", "solo")
             ),
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
-            fault=get("IMAGEGATE_FAULT"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
         )
-        settings = cls(**values)  # type: ignore[arg-type]
-        if settings.job_max_attempts <= settings.generation_max_retries:
-            raise ConfigError(
-                "JOB_MAX_ATTEMPTS must be greater than GENERATION_MAX_RETRIES "
-                "(every retry is an attempt)"
-            )
-        return replace(settings, task_time_limit=settings.task_soft_time_limit + 30)
+        return cls(**values)  # type: ignore[arg-type]
 
     @classmethod
     def _quota(cls, env: Mapping[str, str]) -> dict[str, object]:
@@ -275,48 +279,3 @@ class Settings:
             "openai_base_url": env.get("OPENAI_BASE_URL"),
             "openai_image_model": model,
         }
-
-
-# Whole-number settings: field → (minimum, maximum). The variable is the field in capitals.
-_INTEGERS: dict[str, tuple[int, int | None]] = {
-    "port": (1, 65535),
-    "openai_max_concurrency": (0, None),
-    "plan_credits": (0, None),
-    "plan_refill_amount": (1, None),
-    "plan_refill_day": (1, 31),
-    "placeholder_delay_ms": (0, None),
-    "worker_metrics_port": (0, 65535),
-    "job_ttl_seconds": (60, None),
-    "worker_concurrency": (1, None),
-    "generation_max_retries": (0, None),
-    "job_max_attempts": (1, None),
-    "task_soft_time_limit": (1, None),
-    "mint_limit_per_address": (1, None),
-    "mint_limit_global": (1, None),
-    "http_max_header_bytes": (1024, None),
-}
-
-# Decimal settings: field → minimum.
-_NUMBERS: dict[str, float] = {
-    "unkey_timeout_seconds": 0.1,
-    "openai_timeout_seconds": 1,
-    "sync_wait_seconds": 0,
-    "job_lease_seconds": 1,
-    "sweep_interval_seconds": 0.1,
-    "sweep_grace_seconds": 0.5,
-    "queued_recheck_seconds": 1,
-    "key_cache_seconds": 0,
-    "http_header_timeout_seconds": 0.1,
-}
-
-# Every environment variable the settings read (a test checks docker-compose.yml against it).
-ENVIRONMENT_VARIABLES = frozenset(
-    {name.upper() for name in (*_INTEGERS, *_NUMBERS)}
-    | {
-        "HOST", "REDIS_URL", "CELERY_BROKER_URL", "QUOTA_PROVIDER", "UNKEY_ROOT_KEY",
-        "UNKEY_API_ID", "UNKEY_BASE_URL", "UNKEY_RECOVERABLE", "IMAGE_GENERATOR",
-        "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_IMAGE_MODEL", "PLAN_REFILL_INTERVAL",
-        "IMAGE_STORE_DIR", "IMAGE_STORE_URL", "S3_ENDPOINT_URL", "COOKIE_SECURE", "WORKER_POOL",
-        "TRUSTED_PROXIES", "IMAGEGATE_FAULT", "LOG_FORMAT", "LOG_LEVEL",
-    }
-)  # fmt: skip

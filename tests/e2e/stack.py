@@ -61,10 +61,18 @@ class Stack:
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def _spawn(self, name: str, role: str, extra: Mapping[str, str] | None = None) -> None:
+    def _spawn(
+        self,
+        name: str,
+        role: str,
+        extra: Mapping[str, str] | None = None,
+        *,
+        launcher: Path | None = None,
+    ) -> None:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        command = [str(launcher)] if launcher else ["-m", "entrypoints.cli", role]
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", role],
+            [sys.executable, *command],
             env={**self.env, **(extra or {})},
             cwd=self.workdir,
             stdout=log,
@@ -73,14 +81,20 @@ class Stack:
         )
 
     def start_api(
-        self, name: str = "api", extra: Mapping[str, str] | None = None, *, port: int | None = None
+        self,
+        name: str = "api",
+        extra: Mapping[str, str] | None = None,
+        *,
+        port: int | None = None,
+        launcher: Path | None = None,
     ) -> str:
-        """Start an API process; returns its base URL (the stack's own unless `port` is given)."""
+        """Start an API process; returns its base URL (the stack's own unless `port` is given).
+        `launcher`: a script that serves the API instead of `imagegate api` (fault injection)."""
         url = self.url if port is None else f"http://127.0.0.1:{port}"
         env = dict(extra or {})
         if port is not None:
             env["PORT"] = str(port)
-        self._spawn(name, "api", env)
+        self._spawn(name, "api", env, launcher=launcher)
 
         def healthy() -> bool:
             self._check_alive(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from tests.e2e.stack import Stack, wait_until
 from tests.e2e.test_flow import bearer, mint
 
+CRASHING_API = Path(__file__).with_name("crashing_api.py")
 FAST_RECOVERY = {
     "JOB_LEASE_SECONDS": "2",
     "SWEEP_INTERVAL_SECONDS": "0.3",
@@ -63,9 +65,7 @@ def test_a_job_that_kills_every_worker_fails_as_worker_lost_refunded_once(
     make_stack: type[Stack],
 ) -> None:
     cap = 3
-    stack = make_stack(
-        {**FAST_RECOVERY, "JOB_MAX_ATTEMPTS": str(cap), "GENERATION_MAX_RETRIES": "1"}
-    )
+    stack = make_stack({**FAST_RECOVERY, "JOB_MAX_ATTEMPTS": str(cap)})
     stack.start_api()
     with stack.client() as client:
         key = mint(client)
@@ -103,7 +103,7 @@ def test_api_killed_between_charge_and_enqueue_the_sweeper_enqueues_the_job(
     make_stack: type[Stack],
 ) -> None:
     stack = make_stack({**FAST_RECOVERY, "PLACEHOLDER_DELAY_MS": "0"})
-    stack.start_api("doomed-api", {"IMAGEGATE_FAULT": "crash_before_enqueue"})
+    stack.start_api("doomed-api", launcher=CRASHING_API)
     key = mint(stack.client())
     with pytest.raises(httpx.TransportError):
         stack.client().post("/v1/images/generations", json={"prompt": "p"}, headers=bearer(key))

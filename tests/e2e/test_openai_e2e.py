@@ -35,10 +35,8 @@ def openai_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_IMAGE_MODEL": MODEL,
         "OPENAI_TIMEOUT_SECONDS": "10",
-        # One budget: a job's attempts (JOB_MAX_ATTEMPTS) bound its retries. The old retry
-        # setting stays below it only because Settings still checks the two against each other.
+        # One budget: a job's attempts (JOB_MAX_ATTEMPTS) bound its retries.
         "JOB_MAX_ATTEMPTS": str(CALL_BOUND),
-        "GENERATION_MAX_RETRIES": str(MAX_RETRIES),
         **extra,
     }
 

@@ -28,6 +28,8 @@ from hypothesis.stateful import (
 
 from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
 from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
+from domain.admission import ChargeThenRecord
+from domain.api_jobs import CancelJob, SubmitGeneration
 from domain.errors import (
     ContentPolicyViolation,
     JobNotCancelable,
@@ -36,7 +38,6 @@ from domain.errors import (
 )
 from domain.generation import RunGeneration, WorkerPolicy
 from domain.models import ImageRequest, Job, JobStatus, Plan, RefillInterval
-from domain.services import cancel_job, submit_generation
 from domain.sweeping import Sweep
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryImages, MemoryQueue, NoLeases, ScriptedGenerator
@@ -98,11 +99,15 @@ class CreditLedgerMachine(RuleBasedStateMachine):
     def track_refunds(self, before: int) -> None:
         self.expected_balance += self.refunded_total() - before
 
-    def submit_coro(self, request: ImageRequest):  # type: ignore[no-untyped-def]
-        return submit_generation(
-            self.key, request, quota=self.quota, jobs=self.jobs, queue=self.queue,
-            clock=self.clock, job_ttl=timedelta(days=30),
+    @property
+    def submit_generation(self) -> SubmitGeneration:
+        return SubmitGeneration(
+            ChargeThenRecord(self.quota, self.jobs), self.quota, self.jobs, self.queue,
+            self.clock, job_ttl=timedelta(days=30), default_model="placeholder",
         )  # fmt: skip
+
+    def submit_coro(self, request: ImageRequest):  # type: ignore[no-untyped-def]
+        return self.submit_generation(self.key, request)
 
     # --- rules -------------------------------------------------------------------------
 
@@ -111,17 +116,7 @@ class CreditLedgerMachine(RuleBasedStateMachine):
         self.swept = False
         request = ImageRequest(prompt="p", n=n, model="placeholder")
         try:
-            submitted = self.run(
-                submit_generation(
-                    self.key,
-                    request,
-                    quota=self.quota,
-                    jobs=self.jobs,
-                    queue=self.queue,
-                    clock=self.clock,
-                    job_ttl=timedelta(days=30),
-                )
-            )
+            submitted = self.run(self.submit_generation(self.key, request))
         except QuotaExceeded:
             assert self.expected_balance < n
             return "refused"
@@ -137,8 +132,7 @@ class CreditLedgerMachine(RuleBasedStateMachine):
         before = self.refunded_total()
         try:
             job = self.run(
-                cancel_job(job_id, owner=self.key_id, jobs=self.jobs, quota=self.quota,
-                           clock=self.clock)
+                CancelJob(self.jobs, self.quota, self.clock)(job_id, owner=self.key_id)
             )  # fmt: skip
             assert job.status is JobStatus.CANCELED
             self.api_refunds += job.charged

@@ -13,8 +13,8 @@ import redis.asyncio
 from adapters.redis_admission import RedisJobAdmission
 from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
 from adapters.redis_quota import RedisQuotaProvider
+from domain.admission import ChargeThenRecord
 from domain.models import ImageRequest, Job, JobStatus, KeyStatus, Plan, RefillInterval
-from domain.services import ChargeThenRecord
 from tests.fakes.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio

@@ -11,6 +11,7 @@ import redis
 import redis.asyncio as aioredis
 
 from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from domain.errors import InvalidCursor
 from domain.models import ClaimResult, ImageRequest, Job, JobError, JobStatus, StoredImage
 from tests.fakes.clock import FrozenClock
 
@@ -59,8 +60,9 @@ async def test_list_newest_first_with_cursor(repo: RedisJobRepository) -> None:
     third, last = await repo.list("key_a", limit=2, cursor=cursor)
     assert [j.id for j in second + third] == ids[::-1][2:]  # type: ignore[operator]
     assert last is None
-    with pytest.raises(ValueError, match="cursor"):
+    with pytest.raises(InvalidCursor) as caught:
         await repo.list("key_a", limit=2, cursor="!!not-a-cursor")
+    assert caught.value.field == "cursor"
 
 
 async def test_cancel_only_queued_and_refund_once(

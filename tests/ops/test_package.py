@@ -84,7 +84,7 @@ def test_the_wheel_holds_every_package_and_its_data(wheel: Path, context: Path) 
         names = set(archive.namelist())
     for package in PACKAGES:
         assert f"{package}/__init__.py" in names, package
-    for module in ("entrypoints/cli.py", "entrypoints/doctor.py", "adapters/s3_images.py"):
+    for module in ("entrypoints/cli.py", "entrypoints/doctor/__init__.py", "adapters/s3_images.py"):
         assert module in names
     copied = {str(p.relative_to(context / "src")) for p in (context / "src").rglob("*.py")}
     copied |= {str(p.relative_to(context)) for p in (context / "worker").glob("*.py")}

@@ -35,3 +35,118 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import redis\nfrom litestar import get\n")
     assert imported_roots(bad) & FORBIDDEN == {"redis", "litestar"}
+
+
+# --- no import cycles ---------------------------------------------------------------------
+# The graph: one node per module under src/ and worker/; an edge for every import of another of
+# them that the source spells out — at module level, inside functions and under TYPE_CHECKING
+# alike (a deferred import still couples the two files; hiding a cycle inside a function is
+# exactly what this test exists to stop). `from package import name` counts as an import of
+# `package.name` when that is a module, else of `package`.
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def module_files() -> dict[str, Path]:
+    modules: dict[str, Path] = {}
+    for base, prefix in ((ROOT / "src", ""), (ROOT, "worker")):
+        tree = base / prefix if prefix else base
+        for path in sorted(tree.rglob("*.py")):
+            parts = list(path.relative_to(base).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            if parts:
+                modules[".".join(parts)] = path
+    return modules
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                    for alias in node.names
+                ]
+            for target in targets:
+                while target and target not in modules:  # `import a.b.c` of a package
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            child = next(edges, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_module_under_src_or_worker_is_part_of_an_import_cycle() -> None:
+    modules = module_files()
+    assert {"domain.ports", "entrypoints.settings", "worker.tasks"} <= set(modules)
+    assert cycles(import_graph(modules)) == []
+
+
+def test_the_cycle_check_finds_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("from pkg import b\n")
+    (tmp_path / "pkg" / "b.py").write_text("def f():\n    from pkg.c import g\n")
+    (tmp_path / "pkg" / "c.py").write_text("from . import a\n")
+    (tmp_path / "pkg" / "d.py").write_text("import pkg.a\n")
+    modules = {
+        name: tmp_path / "pkg" / f"{name.rpartition('.')[2]}.py"
+        for name in ("pkg.a", "pkg.b", "pkg.c", "pkg.d")
+    }
+    modules["pkg"] = tmp_path / "pkg" / "__init__.py"
+    assert cycles(import_graph(modules)) == [["pkg.a", "pkg.b", "pkg.c"]]

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 
 from adapters.celery_queue import BrokerState, RelayedJobQueue
-from adapters.key_cache import CachedKeyResolver
+from adapters.key_cache import KeyCachingQuotaProvider
+from domain.admission import ChargeThenRecord
+from domain.api_jobs import SubmitGeneration
+from domain.api_keys import Authenticate, MintKey
 from domain.errors import QueueUnavailable
 from domain.models import ImageRequest, Plan, RefillInterval
-from domain.services import authenticate, mint_key, submit_generation
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryJobs, MemoryQueue, MemoryQuota
 
@@ -22,7 +24,7 @@ PLAN = Plan.build(10, RefillInterval.DAILY, 10)
 
 
 class FakePublisher:
-    """Stands in for CeleryJobQueue: records batches; fails while `down`."""
+    """Stands in for CeleryPublisher: records batches; fails while `down`."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
@@ -37,19 +39,15 @@ class FakePublisher:
         if self.down:
             raise ConnectionError("broker down")
 
-    async def ping(self) -> None:
-        self.ping_sync()
-
 
 class Relay:
-    def __init__(self, *, wait: bool = True) -> None:
+    def __init__(self) -> None:
         self.publisher = FakePublisher()
         self.marked: list[str] = []
         self.queue = RelayedJobQueue(
             self.publisher,  # type: ignore[arg-type]
             on_published=self.mark,
             retry_seconds=0.01,
-            wait=wait,
         )
 
     async def mark(self, job_ids: Sequence[str]) -> None:
@@ -89,27 +87,15 @@ async def test_a_failed_publish_refuses_the_waiting_submit_and_the_next_ones() -
     await relay.queue.aclose()
 
 
-async def test_without_waiting_a_job_accepted_before_an_outage_is_published_after_it() -> None:
-    relay = Relay(wait=False)
-    await relay.queue.enqueue("job_first")  # health unknown: waits for its own publish
-    relay.publisher.down = True
-    await relay.queue.enqueue("job_accepted")  # returns at once: the broker looked fine
-    await relay.eventually(lambda: relay.queue.state is BrokerState.DOWN)
-    assert "job_accepted" not in relay.marked
-    relay.publisher.down = False
-    await relay.eventually(lambda: "job_accepted" in relay.marked)
-    assert relay.queue.state is BrokerState.UP
-    await relay.queue.aclose()
-
-
 async def test_submit_is_refused_before_charging_while_the_queue_is_known_down() -> None:
     quota, jobs, queue = MemoryQuota(), MemoryJobs(), MemoryQueue(known_down=True)
-    key = (await mint_key(PLAN, quota=quota)).key
+    key = (await MintKey(quota, PLAN)()).key
+    submit = SubmitGeneration(
+        ChargeThenRecord(quota, jobs), quota, jobs, queue, FrozenClock(),
+        job_ttl=timedelta(hours=1), default_model="placeholder",
+    )  # fmt: skip
     with pytest.raises(QueueUnavailable):
-        await submit_generation(
-            key, ImageRequest(prompt="p", model="placeholder"), quota=quota, jobs=jobs,
-            queue=queue, clock=FrozenClock(), job_ttl=timedelta(hours=1),
-        )  # fmt: skip
+        await submit(key, ImageRequest(prompt="p", model="placeholder"))
     assert list(quota.balances.values()) == [10]
     assert quota.refunds == []
     assert jobs.jobs == {}
@@ -126,15 +112,15 @@ class CountingQuota(MemoryQuota):
 async def test_the_key_cache_answers_reads_until_it_expires_and_forgets_revoked_keys() -> None:
     inner = CountingQuota()
     now = [0.0]
-    cache = CachedKeyResolver(inner, ttl_seconds=5, monotonic=lambda: now[0])
-    key = (await mint_key(PLAN, quota=cache)).key
-    first = await authenticate(key, quota=cache)
-    assert (await authenticate(key, quota=cache)).key_id == first.key_id
+    cache = KeyCachingQuotaProvider(inner, ttl_seconds=5, monotonic=lambda: now[0])
+    key = (await MintKey(cache, PLAN)()).key
+    first = await Authenticate(cache)(key)
+    assert (await Authenticate(cache)(key)).key_id == first.key_id
     assert inner.calls == 1
     await cache.charge(key, 2)  # spending always asks the provider
     assert inner.calls == 2
     now[0] = 5.1
-    await authenticate(key, quota=cache)
+    await Authenticate(cache)(key)
     assert inner.calls == 3
     assert first.key_id is not None
     await cache.revoke(first.key_id)
@@ -144,8 +130,8 @@ async def test_the_key_cache_answers_reads_until_it_expires_and_forgets_revoked_
 
 
 async def test_the_key_cache_is_bounded_and_keeps_no_raw_key() -> None:
-    cache = CachedKeyResolver(MemoryQuota(), ttl_seconds=5, max_entries=3)
-    keys = [(await mint_key(PLAN, quota=cache)).key for _ in range(5)]
+    cache = KeyCachingQuotaProvider(MemoryQuota(), ttl_seconds=5, max_entries=3)
+    keys = [(await MintKey(cache, PLAN)()).key for _ in range(5)]
     for key in keys:
         await cache.charge(key, 0)
     entries = cache._entries

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredQuotaProvider
+from adapters.metered import (
+    MeteredCreditRefunder,
+    MeteredImageGenerator,
+    MeteredJobRepository,
+    MeteredQuotaProvider,
+)
 from adapters.prometheus_metrics import Metrics
 from domain.errors import ContentPolicyViolation
-from domain.models import ImageRequest, Plan, RefillInterval
+from domain.models import ImageRequest, Job, Plan, RefillInterval
 from entrypoints.log_context import ContextFilter, accept_request_id, bind, bound, clear
-from tests.fakes.memory import MemoryQuota, MemoryRefunder, ScriptedGenerator
+from tests.fakes.memory import MemoryJobs, MemoryQuota, MemoryRefunder, ScriptedGenerator
 
 PLAN = Plan.build(5, RefillInterval.DAILY, 5)
 
@@ -109,3 +115,15 @@ def test_queue_depth_is_read_on_scrape_and_a_dead_broker_does_not_break_it() -> 
     text = metrics.render().decode()  # the broker is down now
     assert "imagegate_queue_depth{" not in text
     assert "imagegate_credits_charged_total 0.0" in text  # the rest of the scrape is intact
+
+
+@pytest.mark.anyio
+async def test_a_cancel_is_counted_once_where_it_happens() -> None:
+    metrics = Metrics()
+    jobs = MeteredJobRepository(MemoryJobs(), metrics)
+    now = datetime.now(UTC)
+    job = Job.queued(owner="key_a", request=ImageRequest(prompt="p"), now=now, ttl=timedelta(1))
+    await jobs.add(job)
+    assert (await jobs.cancel(job.id, "key_a", now))[1]
+    assert not (await jobs.cancel(job.id, "key_a", now))[1]  # already canceled: not again
+    assert metrics.jobs_finished.labels("canceled", "none")._value.get() == 1

@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from domain.admission import ChargeThenRecord
+from domain.api_jobs import CancelJob, SubmitGeneration
+from domain.api_keys import MintKey
 from domain.errors import (
     InvalidKey,
     InvalidRequest,
@@ -16,7 +19,6 @@ from domain.errors import (
     StoreUnavailable,
 )
 from domain.models import ImageRequest, JobStatus, Plan, RefillInterval
-from domain.services import cancel_job, mint_key, submit_generation
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryJobs, MemoryQueue, MemoryQuota
 
@@ -33,10 +35,11 @@ class World:
         self.clock = FrozenClock()
 
     async def submit(self, key: str, request: ImageRequest = REQUEST):  # type: ignore[no-untyped-def]
-        return await submit_generation(
-            key, request, quota=self.quota, jobs=self.jobs, queue=self.queue,
-            clock=self.clock, job_ttl=timedelta(hours=1),
+        submit = SubmitGeneration(
+            ChargeThenRecord(self.quota, self.jobs), self.quota, self.jobs, self.queue,
+            self.clock, job_ttl=timedelta(hours=1), default_model="placeholder",
         )  # fmt: skip
+        return await submit(key, request)
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def world() -> World:
 
 
 async def test_submit_charges_records_and_enqueues(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     submitted = await world.submit(key)
     job = submitted.job
     assert job.status is JobStatus.QUEUED
@@ -56,7 +59,7 @@ async def test_submit_charges_records_and_enqueues(world: World) -> None:
 
 
 async def test_invalid_request_costs_nothing(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     with pytest.raises(InvalidRequest) as caught:
         await world.submit(key, ImageRequest(prompt="", model="placeholder"))
     assert caught.value.field == "prompt"
@@ -66,7 +69,7 @@ async def test_invalid_request_costs_nothing(world: World) -> None:
 async def test_unknown_key_and_exhausted_quota(world: World) -> None:
     with pytest.raises(InvalidKey):
         await world.submit("ig_unknown")
-    key = (await mint_key(Plan.build(1, RefillInterval.NONE, 1), quota=world.quota)).key
+    key = (await MintKey(world.quota, Plan.build(1, RefillInterval.NONE, 1))()).key
     with pytest.raises(QuotaExceeded) as caught:
         await world.submit(key)
     assert caught.value.retry_after is None  # the plan never refills
@@ -75,7 +78,7 @@ async def test_unknown_key_and_exhausted_quota(world: World) -> None:
 
 
 async def test_enqueue_failure_refunds_and_forgets_the_job(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     world.queue.down = True
     with pytest.raises(QueueUnavailable):
         await world.submit(key)
@@ -85,7 +88,7 @@ async def test_enqueue_failure_refunds_and_forgets_the_job(world: World) -> None
 
 
 async def test_store_failure_refunds(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     world.jobs.fail_add = True
     with pytest.raises(StoreUnavailable):
         await world.submit(key)
@@ -94,19 +97,13 @@ async def test_store_failure_refunds(world: World) -> None:
 
 
 async def test_cancel_refunds_once_then_409(world: World) -> None:
-    key = (await mint_key(PLAN, quota=world.quota)).key
+    key = (await MintKey(world.quota, PLAN)()).key
     job = (await world.submit(key)).job
-    canceled = await cancel_job(
-        job.id, owner=job.owner, jobs=world.jobs, quota=world.quota, clock=world.clock
-    )
+    canceled = await CancelJob(world.jobs, world.quota, world.clock)(job.id, owner=job.owner)
     assert canceled.status is JobStatus.CANCELED
     assert canceled.refunded == 2
     with pytest.raises(JobNotCancelable):
-        await cancel_job(
-            job.id, owner=job.owner, jobs=world.jobs, quota=world.quota, clock=world.clock
-        )
+        await CancelJob(world.jobs, world.quota, world.clock)(job.id, owner=job.owner)
     with pytest.raises(JobNotFound):
-        await cancel_job(
-            job.id, owner="key_other", jobs=world.jobs, quota=world.quota, clock=world.clock
-        )
+        await CancelJob(world.jobs, world.quota, world.clock)(job.id, owner="key_other")
     assert world.quota.refunds == [(job.owner, 2)]

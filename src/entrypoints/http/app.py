@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from entrypoints.bootstrap import ApiContainer, build_api
+from adapters.clock import SystemClock
+from adapters.prometheus_metrics import Metrics
+from domain.ports import Clock
+from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
 from entrypoints.http import jobs, keys, ops, playground
-from entrypoints.http.deps import provide_caller, provide_container
-from entrypoints.http.observability import RequestObservability, echo_request_id
+from entrypoints.http.auth import KeyCookies
+from entrypoints.http.deps import dependencies
+from entrypoints.http.observability import RequestIdEcho, RequestObservability
 from entrypoints.http.observability import metrics as metrics_route
-from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.problems import exception_handlers
+from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.settings import Settings
 
 log = logging.getLogger("imagegate.api")
@@ -24,12 +27,18 @@ log = logging.getLogger("imagegate.api")
 def create_app(
     settings: Settings,
     *,
-    container_factory: Callable[[Settings], ApiContainer] = build_api,
+    container_factory: ContainerFactory = build_api,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
 ) -> Litestar:
-    """Build the API. The container is built on startup, inside the server's event loop."""
+    """Build the API. The container (the use cases and the clients under them) is built on
+    startup, inside the server's event loop; tests pass a `container_factory` of fakes."""
+    clock = clock or SystemClock()
+    metrics = metrics or Metrics()
+    quota_headers = QuotaHeaders(settings.plan.refill, clock)
 
     async def start(app: Litestar) -> None:
-        app.state.container = container_factory(settings)
+        app.state.container = container_factory(settings, clock=clock, metrics=metrics)
         log.info(settings.describe())
 
     async def stop(app: Litestar) -> None:
@@ -55,13 +64,16 @@ def create_app(
             metrics_route,
             *playground.ROUTES,
         ],
-        middleware=[RequestObservability()],
-        before_send=[echo_request_id],
-        dependencies={
-            "container": Provide(provide_container, sync_to_thread=False),
-            "caller": Provide(provide_caller),
-        },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[RequestObservability(metrics)],
+        before_send=[RequestIdEcho(metrics)],
+        dependencies=dependencies(
+            clock=clock,
+            metrics=metrics,
+            quota_headers=quota_headers,
+            key_cookies=KeyCookies(secure=settings.cookie_secure),
+            sync_wait_seconds=settings.sync_wait_seconds,
+        ),
+        exception_handlers=exception_handlers(quota_headers),
         on_startup=[start],
         on_shutdown=[stop],
         state=State({}),

@@ -82,3 +82,16 @@ def clear_key_cookie(*, secure: bool) -> Cookie:
     return Cookie(
         key=COOKIE_NAME, value="", httponly=True, samesite="lax", secure=secure, path="/", max_age=0
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCookies:
+    """The key cookie as this deployment sets it (`Secure` unless COOKIE_SECURE=false)."""
+
+    secure: bool
+
+    def holding(self, key: str) -> Cookie:
+        return key_cookie(key, secure=self.secure)
+
+    def cleared(self) -> Cookie:
+        return clear_key_cookie(secure=self.secure)

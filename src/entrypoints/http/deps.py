@@ -1,38 +1,49 @@
-"""Litestar dependencies: the container and the authenticated caller."""
+"""Litestar dependencies: each use case by name, and the authenticated caller.
+
+Handlers name what they use (`submit: SubmitGeneration`, `caller: Caller`, ...); the names are
+the ApiContainer's fields, resolved from the container built on startup.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import fields
+from typing import Any
 
 from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Dependency
 
-from domain.models import Charge
-from domain.services import authenticate
+from domain.api_keys import Authenticate, Caller
 from entrypoints.bootstrap import ApiContainer
-from entrypoints.http.auth import AnyRequest, Credential, require_credential
-from entrypoints.http.quota_headers import quota_headers
+from entrypoints.http.auth import AnyRequest, require_credential
+
+# For a parameter typed by a Protocol: Litestar checks injected values with isinstance, which a
+# Protocol refuses (`images: Annotated[ImageStore, AS_GIVEN]`).
+AS_GIVEN = Dependency(skip_validation=True)
 
 
-def provide_container(state: State) -> ApiContainer:
-    container: ApiContainer = state.container
-    return container
+def _field_of_container(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state.container, name)
+
+    return Provide(provide, sync_to_thread=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    credential: Credential
-    key_id: str
-    charge: Charge
+def _value(value: object) -> Provide:
+    def provide() -> Any:
+        return value
+
+    return Provide(provide, sync_to_thread=False, use_cache=True)
 
 
-async def provide_caller(request: AnyRequest, container: ApiContainer) -> Caller:
+async def provide_caller(request: AnyRequest, authenticate: Authenticate) -> Caller:
     """Authenticate without spending: a zero-cost verify resolves the key to its id."""
-    credential = require_credential(request)
-    charge = await authenticate(credential.key, quota=container.quota)
-    assert charge.key_id is not None
-    return Caller(credential=credential, key_id=charge.key_id, charge=charge)
+    return await authenticate(require_credential(request).key)
 
 
-def caller_quota_headers(caller: Caller, container: ApiContainer) -> dict[str, str]:
-    refill = caller.charge.refill or container.settings.plan.refill
-    return quota_headers(caller.charge.remaining, refill, container.clock.now())
+def dependencies(**values: object) -> dict[str, Provide]:
+    """Every container field by its name, the caller, and `values` as they are."""
+    provided = {f.name: _field_of_container(f.name) for f in fields(ApiContainer)}
+    provided.update({name: _value(value) for name, value in values.items()})
+    provided["caller"] = Provide(provide_caller)
+    return provided

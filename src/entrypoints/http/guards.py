@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
+import msgspec
+from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
+from adapters.redis_rate_limit import Verdict
 from domain.errors import RateLimited
-from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest
-from entrypoints.http.client_address import client_address, parse_networks
+from entrypoints.http.client_address import Network, client_address
 
 MINT_WINDOW_SECONDS = 3600
 
@@ -26,22 +30,82 @@ def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
         )
 
 
-async def enforce_mint_limit(request: AnyRequest, container: ApiContainer) -> None:
-    """At most MINT_LIMIT_PER_ADDRESS keys per client address and MINT_LIMIT_GLOBAL keys in all
-    per hour, counted atomically in Redis across every API process."""
-    settings = container.settings
-    peer = request.client.host if request.client else None
-    address = client_address(
-        peer, request.headers.get("x-forwarded-for"), parse_networks(settings.trusted_proxies)
-    )
-    verdict = await container.rate_limiter.hit(
-        "mint",
-        [(f"addr:{address}", settings.mint_limit_per_address), ("all", settings.mint_limit_global)],
-        MINT_WINDOW_SECONDS,
-    )
-    if not verdict.allowed:
-        scope = "from your address" if verdict.limit_index == 1 else "on this service"
-        raise RateLimited(
-            f"Too many keys minted {scope} this hour; try again later.",
-            retry_after=verdict.retry_after,
+class RateLimiter(Protocol):
+    """Fixed-window counters shared by every API process (adapters/redis_rate_limit.py)."""
+
+    async def hit(
+        self, name: str, limits: list[tuple[str, int]], window_seconds: int
+    ) -> Verdict: ...
+
+
+class MintLimit:
+    """At most `per_address` keys per client address and `overall` keys in all per hour,
+    counted atomically across every API process. (A plain class: Litestar checks injected
+    values against their annotation, and msgspec cannot describe the networks' union.)"""
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        *,
+        per_address: int,
+        overall: int,
+        trusted_proxies: tuple[Network, ...] = (),
+    ) -> None:
+        self.limiter = limiter
+        self.per_address = per_address
+        self.overall = overall
+        self.trusted_proxies = trusted_proxies
+
+    async def check(self, request: AnyRequest) -> None:
+        peer = request.client.host if request.client else None
+        address = client_address(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+        verdict = await self.limiter.hit(
+            "mint",
+            [(f"addr:{address}", self.per_address), ("all", self.overall)],
+            MINT_WINDOW_SECONDS,
         )
+        if not verdict.allowed:
+            scope = "from your address" if verdict.limit_index == 1 else "on this service"
+            raise RateLimited(
+                f"Too many keys minted {scope} this hour; try again later.",
+                retry_after=verdict.retry_after,
+            )
+
+
+_AT_FIELD = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def strict_body(
+    struct: type[msgspec.Struct],
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
+    """A guard: the body must decode as `struct` without coercion. Litestar converts bodies
+    leniently (`"n": "2"` would become 2); this refuses that with a 422 naming the field before
+    the handler (and any charge) runs. Other invalid bodies keep Litestar's own messages."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if not isinstance(connection, Request):
+            return
+        raw = await connection.body()
+        try:
+            msgspec.json.decode(raw, type=struct)
+        except msgspec.ValidationError as exc:  # (a DecodeError too: test it first)
+            if not _lenient_accepts(raw, struct):
+                return  # invalid however decoded: Litestar says why, as it always has
+            message = str(exc).partition(" - at `")[0]
+            match = _AT_FIELD.search(str(exc))
+            raise ValidationException(
+                detail="Validation failed",
+                extra=[{"key": match[1] if match else "body", "message": message}],
+            ) from None
+        except msgspec.DecodeError:
+            return  # malformed JSON: Litestar answers 400
+
+    return guard
+
+
+def _lenient_accepts(raw: bytes, struct: type[msgspec.Struct]) -> bool:
+    try:
+        msgspec.convert(msgspec.json.decode(raw), type=struct, strict=False)
+    except msgspec.DecodeError:
+        return False
+    return True

@@ -11,18 +11,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from litestar import Response
 
-from adapters.redis_idempotency import Attempt, Begun, RedisIdempotencyStore, StoredResponse
+from adapters.redis_idempotency import Attempt, Begun, StoredResponse
 from domain.errors import Conflict, InvalidRequest
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 WAIT_FOR_FIRST_SECONDS = 10.0
 _REPLAYED_HEADERS = ("location", "retry-after", "ratelimit", "ratelimit-policy")
+
+
+class IdempotencyStore(Protocol):
+    """Where first answers are kept (adapters/redis_idempotency.py)."""
+
+    async def begin(self, scope: str, key: str, fingerprint: str) -> Attempt: ...
+
+    async def complete(
+        self, scope: str, key: str, fingerprint: str, response: StoredResponse
+    ) -> None: ...
+
+    async def abandon(self, scope: str, key: str) -> None: ...
 
 
 class IdempotencyKeyReused(InvalidRequest):
@@ -52,7 +64,7 @@ def _replay(stored: StoredResponse) -> Response[Any]:
     )
 
 
-async def _wait_for_first(store: RedisIdempotencyStore, scope: str, key: str, fp: str) -> Attempt:
+async def _wait_for_first(store: IdempotencyStore, scope: str, key: str, fp: str) -> Attempt:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_FOR_FIRST_SECONDS
     attempt = Attempt(Begun.PENDING)
@@ -63,7 +75,7 @@ async def _wait_for_first(store: RedisIdempotencyStore, scope: str, key: str, fp
 
 
 async def idempotent(
-    store: RedisIdempotencyStore,
+    store: IdempotencyStore,
     *,
     api_key: str,
     idempotency_key: str | None,
@@ -85,7 +97,8 @@ async def idempotent(
     if attempt.state is Begun.PENDING:
         raise IdempotencyInProgress()
     if attempt.state is Begun.REPLAY:
-        assert attempt.response is not None
+        if attempt.response is None:  # a store that says "replay" but kept nothing
+            raise IdempotencyInProgress()
         return _replay(attempt.response)
     try:
         response = await run()

@@ -11,18 +11,19 @@ from litestar import Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from domain.errors import ImageNotFound, InvalidRequest, JobNotFound
+from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
+from domain.api_keys import Caller
+from domain.errors import ImageNotFound, JobNotFound
 from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
-from domain.services import Submitted, cancel_job, get_job, list_jobs, submit_generation
-from entrypoints.bootstrap import ApiContainer
+from domain.ports import ImageStore
 from entrypoints.http.auth import AnyRequest, require_credential
-from entrypoints.http.deps import Caller, caller_quota_headers
-from entrypoints.http.guards import require_json
+from entrypoints.http.deps import AS_GIVEN
+from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
-from entrypoints.http.idempotency import fingerprint, idempotent
+from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
 from entrypoints.http.observability import request_id_of
-from entrypoints.http.problems import problem_response, problem_responses
-from entrypoints.http.quota_headers import quota_headers
+from entrypoints.http.problems import problem_response, problem_responses, status_for_job_error
+from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.schemas import (
     GenerationBody,
     JobList,
@@ -37,41 +38,22 @@ MAX_WAIT_SECONDS = 60.0
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
-def _image_request(data: GenerationBody, container: ApiContainer) -> ImageRequest:
-    return ImageRequest(
+async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
+    image_request = ImageRequest(
         prompt=data.prompt,
         n=data.n,
         size=data.size,
         quality=Quality(data.quality),
         output_format=OutputFormat(data.output_format),
-        model=data.model or container.settings.image_model,
+        model=data.model or submit.default_model,
     )
-
-
-async def _submit(request: AnyRequest, data: GenerationBody, container: ApiContainer) -> Submitted:
-    credential = require_credential(request)
-    submitted = await submit_generation(
-        credential.key,
-        _image_request(data, container),
-        quota=container.quota,
-        jobs=container.jobs,
-        queue=container.queue,
-        clock=container.clock,
-        job_ttl=container.job_ttl,
-        allowed_models=container.allowed_models,
-        request_id=request_id_of(request),
-        admission=container.admission,
-    )
+    key = require_credential(request).key
+    submitted = await submit(key, image_request, request_id=request_id_of(request))
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted
 
 
-def _charge_headers(submitted: Submitted, container: ApiContainer) -> dict[str, str]:
-    refill = submitted.charge.refill or container.settings.plan.refill
-    return quota_headers(submitted.charge.remaining, refill, container.clock.now())
-
-
-async def wait_for_job(job: Job, container: ApiContainer, seconds: float) -> Job:
+async def wait_for_job(job: Job, get_job: GetJob, seconds: float) -> Job:
     """Poll the repository until the job is terminal or `seconds` have passed."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + min(seconds, MAX_WAIT_SECONDS)
@@ -82,7 +64,7 @@ async def wait_for_job(job: Job, container: ApiContainer, seconds: float) -> Job
             break
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 1.5, 0.5)
-        job = await get_job(job.id, owner=job.owner, jobs=container.jobs)
+        job = await get_job(job.id, owner=job.owner)
     return job
 
 
@@ -93,6 +75,7 @@ def _job_headers(job: Job) -> dict[str, str]:
     return headers
 
 
+STRICT_GENERATION_BODY = strict_body(GenerationBody)
 SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
 
 
@@ -100,23 +83,27 @@ SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
     "/v1/images/generations",
     status_code=202,
     tags=["images"],
-    guards=[require_json],
+    guards=[require_json, STRICT_GENERATION_BODY],
     responses=SUBMIT_ERRORS,
 )
 async def create_generation(
-    request: AnyRequest, data: GenerationBody, container: ApiContainer
+    request: AnyRequest,
+    data: GenerationBody,
+    submit: SubmitGeneration,
+    idempotency: Annotated[IdempotencyStore, AS_GIVEN],
+    quota_headers: QuotaHeaders,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
     submitting (and charging) again."""
 
     async def run() -> Response[Any]:
-        submitted = await _submit(request, data, container)
-        job = submitted.job
+        submitted = await _submit(request, data, submit)
+        job, charge = submitted.job, submitted.charge
         headers = {
             "Location": f"/v1/jobs/{job.id}",
             "Retry-After": "1",
-            **_charge_headers(submitted, container),
+            **quota_headers(charge.remaining, charge.refill),
         }
         return Response(job_out(job), status_code=202, headers=headers)
 
@@ -124,7 +111,7 @@ async def create_generation(
     if idempotency_key is None:
         return await run()
     return await idempotent(
-        container.idempotency,
+        idempotency,
         api_key=require_credential(request).key,
         idempotency_key=idempotency_key,
         fp=fingerprint(request.url.path, data),
@@ -133,23 +120,27 @@ async def create_generation(
 
 
 async def _generate_image_seed(
-    request: AnyRequest, data: GenerationBody, container: ApiContainer
+    request: AnyRequest,
+    data: GenerationBody,
+    submit: SubmitGeneration,
+    get_job: GetJob,
+    quota_headers: QuotaHeaders,
+    sync_wait_seconds: float,
 ) -> Response[Any]:
     """Seed alias: submit, wait up to SYNC_WAIT_SECONDS, and answer like the seed demo
     (`{image_url, remaining_calls, job_id}`); 202 with the job if it is still running."""
-    submitted = await _submit(request, data, container)
-    headers = _charge_headers(submitted, container)
-    job = await wait_for_job(submitted.job, container, container.settings.sync_wait_seconds)
+    submitted = await _submit(request, data, submit)
+    charge = submitted.charge
+    headers = quota_headers(charge.remaining, charge.refill)
+    job = await wait_for_job(submitted.job, get_job, sync_wait_seconds)
     if job.status is JobStatus.SUCCEEDED:
         url = str(request.base_url).rstrip("/") + image_url(job.id, 0)
-        body = SeedImageOut(
-            image_url=url, remaining_calls=submitted.charge.remaining, job_id=job.id
-        )
+        body = SeedImageOut(image_url=url, remaining_calls=charge.remaining, job_id=job.id)
         return Response(body, status_code=200, headers=headers)
     if job.status.terminal:
         error = job.error
         code, detail = (error.code, error.message) if error else ("internal", "The job failed.")
-        status = 422 if code in {"content_policy", "invalid_request"} else 502
+        status = status_for_job_error(code)
         return problem_response(status, code, detail, headers=headers, job_id=job.id)
     headers.update({"Location": f"/v1/jobs/{job.id}", "Retry-After": "1"})
     return Response(job_out(job), status_code=202, headers=headers)
@@ -159,7 +150,7 @@ generate_image_seed = post(
     "/generate_image",
     status_code=200,
     tags=["seed"],
-    guards=[require_json],
+    guards=[require_json, STRICT_GENERATION_BODY],
     responses={**SUBMIT_ERRORS, **problem_responses(502)},
 )(_generate_image_seed)
 generate_image_seed_hyphen = post(
@@ -167,39 +158,37 @@ generate_image_seed_hyphen = post(
     status_code=200,
     tags=["seed"],
     include_in_schema=False,
-    guards=[require_json],
+    guards=[require_json, STRICT_GENERATION_BODY],
 )(_generate_image_seed)
 
 
 @get("/v1/jobs/{job_id:str}", tags=["jobs"], responses=problem_responses(401, 404, 503))
 async def read_job(
-    request: AnyRequest, job_id: str, caller: Caller, container: ApiContainer
+    request: AnyRequest, job_id: str, caller: Caller, get_job: GetJob, quota_headers: QuotaHeaders
 ) -> Response[JobOut]:
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
-    job = await get_job(job_id, owner=caller.key_id, jobs=container.jobs)
+    job = await get_job(job_id, owner=caller.key_id)
     headers = _job_headers(job)
     match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
     if match and not job.status.terminal:
         wait = min(float(match[1]), MAX_WAIT_SECONDS)
-        job = await wait_for_job(job, container, wait)
+        job = await wait_for_job(job, get_job, wait)
         headers = {**_job_headers(job), "Preference-Applied": f"wait={match[1]}"}
-    return Response(job_out(job), headers={**headers, **caller_quota_headers(caller, container)})
+    charge = caller.charge
+    return Response(
+        job_out(job), headers={**headers, **quota_headers(charge.remaining, charge.refill)}
+    )
 
 
 @get("/v1/jobs", tags=["jobs"], responses=problem_responses(400, 401, 422, 503))
 async def read_jobs(
     caller: Caller,
-    container: ApiContainer,
+    list_jobs: ListJobs,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> Response[JobList]:
     """The caller's jobs, newest first. Pass `next_cursor` back as `cursor` for the next page."""
-    try:
-        jobs, next_cursor = await list_jobs(
-            owner=caller.key_id, jobs=container.jobs, limit=limit, cursor=cursor
-        )
-    except ValueError:
-        raise InvalidRequest("cursor is not valid.", field="cursor") from None
+    jobs, next_cursor = await list_jobs(owner=caller.key_id, limit=limit, cursor=cursor)
     body = JobList(data=[job_out(job) for job in jobs], next_cursor=next_cursor)
     return Response(body, headers={"Cache-Control": "private, no-cache"})
 
@@ -210,14 +199,9 @@ async def read_jobs(
     tags=["jobs"],
     responses=problem_responses(401, 403, 404, 409, 503),
 )
-async def cancel(job_id: str, caller: Caller, container: ApiContainer) -> JobOut:
+async def cancel(job_id: str, caller: Caller, cancel_job: CancelJob) -> JobOut:
     """Cancel a queued job: it becomes `canceled` and its credits are refunded."""
-    job = await cancel_job(
-        job_id, owner=caller.key_id, jobs=container.jobs, quota=container.quota,
-        clock=container.clock,
-    )  # fmt: skip
-    container.metrics.job_finished(job.status.value, job.error.code if job.error else None)
-    return job_out(job)
+    return job_out(await cancel_job(job_id, owner=caller.key_id))
 
 
 @get(
@@ -232,11 +216,16 @@ async def cancel(job_id: str, caller: Caller, container: ApiContainer) -> JobOut
     },
 )
 async def read_image(
-    request: AnyRequest, job_id: str, index: int, caller: Caller, container: ApiContainer
+    request: AnyRequest,
+    job_id: str,
+    index: int,
+    caller: Caller,
+    get_job: GetJob,
+    images: Annotated[ImageStore, AS_GIVEN],
 ) -> Response[bytes]:
     """The image bytes, with their content type and an ETag."""
     try:
-        job = await get_job(job_id, owner=caller.key_id, jobs=container.jobs)
+        job = await get_job(job_id, owner=caller.key_id)
     except JobNotFound:
         raise ImageNotFound() from None
     stored = next((image for image in job.images if image.index == index), None)
@@ -246,7 +235,7 @@ async def read_image(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=86400, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=headers)
-    data = await asyncio.to_thread(container.images.get, job.id, stored.attempt, index)
+    data = await asyncio.to_thread(images.get, job.id, stored.attempt, index)
     if data is None:
         raise ImageNotFound()
     return Response(data, media_type=stored.content_type, headers=headers)

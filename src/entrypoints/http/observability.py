@@ -2,7 +2,7 @@
 
 - `RequestObservability` (middleware, matched routes): accepts a safe `X-Request-ID` or makes
   one, binds it for the request's log lines, times the request and counts it by route template.
-- `echo_request_id` (before-send hook, every response, 404/405 without a route included): puts
+- `RequestIdEcho` (before-send hook, every response, 404/405 without a route included): puts
   the id on the response, and counts the requests no route matched.
 """
 
@@ -21,7 +21,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from adapters.prometheus_metrics import UNMATCHED_ROUTE, Metrics
-from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest
 from entrypoints.log_context import REQUEST_ID_HEADER, accept_request_id, bound
 
@@ -56,13 +55,11 @@ def request_id_of(request: AnyRequest) -> str:
     return _request_id(request.scope)
 
 
-def _metrics(scope: Scope) -> Metrics | None:
-    container = getattr(scope["app"].state, "container", None)
-    return getattr(container, "metrics", None)
-
-
 class RequestObservability(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request_id = _request_id(scope)
@@ -82,9 +79,7 @@ class RequestObservability(ASGIMiddleware):
                 elapsed = time.perf_counter() - started
                 route = scope.get("path_template") or UNMATCHED_ROUTE
                 method = str(scope.get("method", "GET"))
-                metrics = _metrics(scope)
-                if metrics is not None:
-                    metrics.observe_http(method, route, status, elapsed)
+                self._metrics.observe_http(method, route, status, elapsed)
                 quiet = route in _QUIET_ROUTES or (
                     route in _QUIET_READS and method == "GET" and status < 400
                 )
@@ -102,24 +97,28 @@ class RequestObservability(ASGIMiddleware):
                 )
 
 
-async def echo_request_id(message: Message, scope: Scope) -> None:
+class RequestIdEcho:
     """Before-send hook: every HTTP response carries the request's `X-Request-ID`."""
-    if scope["type"] != ScopeType.HTTP or message["type"] != "http.response.start":
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    request_id = _request_id(scope)
-    headers[REQUEST_ID_HEADER] = request_id
-    metrics = _metrics(scope)
-    if metrics is not None and "route_handler" not in scope:
-        # No route matched (404/405): the middleware never saw it, count it here (no timing).
-        method = str(scope.get("method", "GET"))
-        metrics.observe_http(method, UNMATCHED_ROUTE, message["status"], None)
-        with bound(request_id=request_id):
-            log.info("%s %s %s", method, scope.get("path"), message["status"])
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def __call__(self, message: Message, scope: Scope) -> None:
+        if scope["type"] != ScopeType.HTTP or message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        request_id = _request_id(scope)
+        headers[REQUEST_ID_HEADER] = request_id
+        if "route_handler" not in scope:
+            # No route matched (404/405): the middleware never saw it, count it here (no timing).
+            method = str(scope.get("method", "GET"))
+            self._metrics.observe_http(method, UNMATCHED_ROUTE, message["status"], None)
+            with bound(request_id=request_id):
+                log.info("%s %s %s", method, scope.get("path"), message["status"])
 
 
 @get("/metrics", include_in_schema=False, tags=["ops"])
-async def metrics(container: ApiContainer) -> Response[bytes]:
+async def metrics(metrics: Metrics) -> Response[bytes]:
     """Prometheus text exposition of this API process's series."""
-    body = await asyncio.to_thread(container.metrics.render)  # the queue probe does I/O
+    body = await asyncio.to_thread(metrics.render)  # the queue probe does I/O
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 
 import redis.exceptions
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
 
 from domain import errors
 from entrypoints.http.auth import AnyRequest
-from entrypoints.http.quota_headers import quota_headers
+from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.schemas import Problem
 
 log = logging.getLogger("imagegate.http")
 
 PROBLEM_JSON = "application/problem+json"
 
-# Domain error → HTTP status. The first matching base class wins.
+# Domain error → HTTP status. The first matching base class wins. Generation errors reach HTTP
+# only through the seed alias, which answers a failed job synchronously.
 STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.InvalidRequest, 422),
     (errors.Unauthenticated, 401),
@@ -34,6 +37,9 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.QuotaUnavailable, 503),
     (errors.QueueUnavailable, 503),
     (errors.StoreUnavailable, 503),
+    (errors.ContentPolicyViolation, 422),
+    (errors.UpstreamInvalidRequest, 422),
+    (errors.GenerationError, 502),
 )
 
 _CODE_BY_STATUS = {
@@ -96,7 +102,17 @@ def status_for(exc: errors.DomainError) -> int:
     return 500
 
 
-def domain_error_handler(request: AnyRequest, exc: errors.DomainError) -> Response[Problem]:
+def status_for_job_error(code: str) -> int:
+    """A failed job's error code, answered synchronously: the table's status for it."""
+    for error_type, status in STATUS_BY_ERROR:
+        if issubclass(error_type, errors.GenerationError) and error_type.code == code:
+            return status
+    return 502
+
+
+def domain_error_response(
+    exc: errors.DomainError, quota_headers: QuotaHeaders
+) -> Response[Problem]:
     status = status_for(exc)
     headers: dict[str, str] = {}
     errors_list = None
@@ -110,9 +126,7 @@ def domain_error_handler(request: AnyRequest, exc: errors.DomainError) -> Respon
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="imagegate"'
     if isinstance(exc, errors.QuotaExceeded):
-        container = request.app.state.container
-        refill = exc.refill or container.settings.plan.refill
-        headers.update(quota_headers(exc.remaining, refill, container.clock.now()))
+        headers.update(quota_headers(exc.remaining, exc.refill))
     if status == 500:
         log.error("unmapped domain error %s", type(exc).__name__)
     return problem_response(status, exc.code, exc.detail, headers=headers, errors_list=errors_list)
@@ -160,11 +174,18 @@ def internal_error_handler(request: AnyRequest, exc: Exception) -> Response[Prob
     return problem_response(500, "internal", "Something went wrong on our side.")
 
 
-EXCEPTION_HANDLERS = {
-    errors.DomainError: domain_error_handler,
-    ValidationException: validation_handler,
-    HTTPException: http_exception_handler,
-    redis.exceptions.ConnectionError: redis_error_handler,
-    redis.exceptions.TimeoutError: redis_error_handler,
-    Exception: internal_error_handler,
-}
+def exception_handlers(quota_headers: QuotaHeaders) -> ExceptionHandlersMap:
+    """Every error leaves here; `quota_headers` puts the balance on a 429 for credits."""
+
+    def domain_error_handler(request: AnyRequest, exc: errors.DomainError) -> Response[Problem]:
+        return domain_error_response(exc, quota_headers)
+
+    handlers: dict[type[Exception], Callable[..., Response[Problem]]] = {
+        errors.DomainError: domain_error_handler,
+        ValidationException: validation_handler,
+        HTTPException: http_exception_handler,
+        redis.exceptions.ConnectionError: redis_error_handler,
+        redis.exceptions.TimeoutError: redis_error_handler,
+        Exception: internal_error_handler,
+    }
+    return handlers  # type: ignore[return-value]  # Litestar types handlers by Exception only

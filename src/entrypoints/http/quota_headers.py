@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain import credits
 from domain.models import Refill
+from domain.ports import Clock
 
 
 def quota_headers(remaining: int | None, refill: Refill | None, now: datetime) -> dict[str, str]:
@@ -21,3 +23,15 @@ def quota_headers(remaining: int | None, refill: Refill | None, now: datetime) -
         value += f";t={reset}"
     headers["RateLimit"] = value
     return headers
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaHeaders:
+    """The RateLimit headers for a balance, falling back to the plan's refill when the quota
+    store did not say (built once, handed to the handlers and the error handler)."""
+
+    default_refill: Refill | None
+    clock: Clock
+
+    def __call__(self, remaining: int | None, refill: Refill | None) -> dict[str, str]:
+        return quota_headers(remaining, refill or self.default_refill, self.clock.now())

@@ -11,11 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import openai
 
-from entrypoints.doctor import Finding, fail, ok, probe_id, warn
+from adapters.unkey_protocol import (
+    CREATE_KEY,
+    DELETE_KEY,
+    GET_KEY,
+    UPDATE_CREDITS,
+    VERIFY_KEY,
+    Endpoint,
+)
+from entrypoints.doctor.findings import Finding, fail, ok, probe_id, warn
 from entrypoints.settings import Settings
 
-_UNKEY_PERMISSIONS = "create_key, read_key, update_key, delete_key and verify_key"
+# Every permission the adapter's endpoints need, in its own table's words.
+_NEEDED = [e.permission for e in (CREATE_KEY, GET_KEY, UPDATE_CREDITS, DELETE_KEY, VERIFY_KEY)]
+_UNKEY_PERMISSIONS = ", ".join(_NEEDED[:-1]) + " and " + _NEEDED[-1]
 
 
 def _unkey_fix(api_id: str | None) -> str:
@@ -29,20 +40,17 @@ def check_unkey(settings: Settings, timeout: float) -> list[Finding]:
     base = settings.unkey_base_url
     headers = {"Authorization": f"Bearer {settings.unkey_root_key}"}
     probe_key_id = "key_" + probe_id()
-    probes: list[tuple[str, str, dict[str, Any]]] = [
-        ("verify_key", "/v2/keys.verifyKey", {"key": probe_id()}),
-        ("read_key", "/v2/keys.getKey", {"keyId": probe_key_id}),
-        (
-            "update_key",
-            "/v2/keys.updateCredits",
-            {"keyId": probe_key_id, "operation": "increment", "value": 1},
-        ),
-        ("delete_key", "/v2/keys.deleteKey", {"keyId": probe_key_id}),
+    probes: list[tuple[Endpoint, dict[str, Any]]] = [
+        (VERIFY_KEY, {"key": probe_id()}),
+        (GET_KEY, {"keyId": probe_key_id}),
+        (UPDATE_CREDITS, {"keyId": probe_key_id, "operation": "increment", "value": 1}),
+        (DELETE_KEY, {"keyId": probe_key_id}),
     ]
     not_refused: list[str] = []
     findings: list[Finding] = []
     with httpx.Client(base_url=base, headers=headers, timeout=timeout) as client:
-        for permission, path, body in probes:
+        for endpoint, body in probes:
+            permission, path = endpoint.permission, endpoint.path
             try:
                 answer = client.post(path, json=body)
             except httpx.HTTPError as exc:
@@ -89,7 +97,9 @@ def check_unkey(settings: Settings, timeout: float) -> list[Finding]:
 
 
 def check_openai(settings: Settings, timeout: float) -> list[Finding]:
-    base = (settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+    # The SDK the adapter uses knows where OpenAI is (and honours OPENAI_BASE_URL's setting).
+    sdk = openai.OpenAI(api_key="unused", base_url=settings.openai_base_url)
+    base = str(sdk.base_url).rstrip("/")
     model = settings.openai_image_model
     headers = {"Authorization": f"Bearer {settings.openai_api_key}"}
     try:
@@ -139,12 +149,10 @@ def check_s3(settings: Settings, timeout: float) -> list[Finding]:
 
     from adapters.s3_images import S3ImageStore, parse_s3_url
 
-    assert settings.image_store_url
-    bucket, _ = parse_s3_url(settings.image_store_url)
-    where = settings.image_store_url + (
-        f" at {settings.s3_endpoint_url}" if settings.s3_endpoint_url else ""
-    )
-    store = S3ImageStore.from_url(settings.image_store_url, endpoint_url=settings.s3_endpoint_url)
+    url = settings.image_store_url or ""  # the caller checks it is set
+    bucket, _ = parse_s3_url(url)
+    where = url + (f" at {settings.s3_endpoint_url}" if settings.s3_endpoint_url else "")
+    store = S3ImageStore.from_url(url, endpoint_url=settings.s3_endpoint_url)
     try:
         store.ping()
     except NoCredentialsError:
