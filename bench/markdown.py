@@ -10,7 +10,7 @@ from bench.report import GROUPS, HEADER, NOTES, rows
 CPU_PHASES = (  # results path, label, unit counted
     (("bare",), "bare /healthz under wrk", "request"),
     (("poll",), "poll under wrk", "request"),
-    (("submit",), "submit at the max rate (no workers)", "job accepted"),
+    (("submit",), "submit at the max rate (no workers)", "accepted job"),
     (("submit_latency",), "submit at half the max rate", "request"),
     (("steady",), "jobs at 100/s, one worker (submit → stored)", "job"),
     (("scaling", "one"), "400 jobs of 2 s, one worker", "job"),
@@ -61,6 +61,12 @@ def _dig(results: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | Non
     return node if isinstance(node, dict) else None
 
 
+def _cpu_cell(ms: float | None) -> str:
+    if ms is None:
+        return "—"  # no such process in that phase
+    return f"{1000 * ms:,.0f} µs" if ms < 1 else f"{ms:.2f} ms"
+
+
 def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
     body = []
     for path, label, unit in CPU_PHASES:
@@ -69,12 +75,11 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
         if not cpu or "ms_per" not in cpu:
             continue
         ms = cpu["ms_per"]
-        worker = sum(v for role, v in ms.items() if role.startswith("worker"))
-        cells = [ms.get("api", 0.0), worker, ms.get("valkey", 0.0), ms["total"]]
+        workers = [v for role, v in ms.items() if role.startswith("worker")]
+        cells = [ms.get("api"), sum(workers) if workers else None, ms.get("valkey"), ms["total"]]
         body.append(
-            [label, f"{cpu['count']:,} {unit}s", f"{cpu['wall_s']}",
-             *(f"{1000 * value:,.0f} µs" if value < 1 else f"{value:.2f} ms" for value in cells)]
-        )  # fmt: skip
+            [label, f"{cpu['count']:,} {unit}s", f"{cpu['wall_s']}", *map(_cpu_cell, cells)]
+        )
     return body
 
 
@@ -105,7 +110,7 @@ def details(results: dict[str, Any]) -> list[str]:
             f"p99 {st['p99_ms']} ms, of which queued p50 {st['queue_p50_ms']} / p99 "
             f"{st['queue_p99_ms']} ms, claim → finished p50 {st['run_p50_ms']} / p99 "
             f"{st['run_p99_ms']} ms. Idle CPU before the load, ms per second: "
-            f"{st['idle_cpu_ms_per_s']}."
+            f"{st['idle_cpu_ms_per_s']} (5 ms/s is one tick in the 2 s window)."
         )
     drains = [("1000 x 15 s", results.get("in_flight"))]
     scaling = results.get("scaling") or {}
@@ -144,7 +149,9 @@ def write_markdown(path: Path, results: dict[str, Any], baseline: dict[str, Any]
     parts += [
         "## Where the CPU goes",
         "CPU time per unit of work by process, from `/proc` (API; worker = its whole process "
-        "tree; Valkey), over each phase's window.",
+        "tree; Valkey), over each phase's window. The kernel counts CPU time in ticks (1/"
+        "`getconf CLK_TCK` s, usually 10 ms) per process, so a figure per unit is exact to "
+        "10 ms ÷ the units.",
         _table(["phase", "units", "wall s", "API", "worker", "Valkey", "total"], cpu_rows(results)),
         "## Details of this run",
         "\n".join(details(results)),

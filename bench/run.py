@@ -7,6 +7,7 @@ python -m bench --save-baseline   # also keep this run as the "before" column
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -44,7 +45,7 @@ def waiters(stack: Stack, key: str, workdir: Path) -> dict[str, Any]:
     The API is running (stack.url, `key` has credits); start workers with stack.start_worker.
     """
     try:
-        from bench import waiters as module  # type: ignore[attr-defined,unused-ignore]
+        module = importlib.import_module("bench.waiters")
     except ModuleNotFoundError as missing:
         if missing.name != "bench.waiters":
             raise
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     results["machine"] = machine()
     results["loadavg"] = {"before": load_before, "after": os.getloadavg()}
     results["seconds"] = round(time.monotonic() - started, 1)
-    results["command"] = "make bench  # python -m bench " + " ".join(argv or sys.argv[1:])
+    extra = " ".join(argv if argv is not None else sys.argv[1:])
+    results["command"] = f"python -m bench {extra}" if extra else "make bench"
     LAST_RUN.parent.mkdir(exist_ok=True)
     LAST_RUN.write_text(json.dumps(results, indent=2) + "\n")
     if args.save_baseline:
