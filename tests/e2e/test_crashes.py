@@ -85,10 +85,15 @@ def test_a_job_that_kills_every_worker_fails_as_worker_lost_refunded_once(
             )
             stack.kill(name)
         stack.start_worker("sweeper")
+        # The refund follows the `failed` transition a moment later (same sweep or claim).
         failed = wait_until(
-            lambda: (state := job_state(client, key, job_id))["status"] == "failed" and state,
+            lambda: (
+                (state := job_state(client, key, job_id))["status"] == "failed"
+                and state["credits"]["refunded"]
+                and state
+            ),
             timeout=60,
-            what="the job to fail",
+            what="the job to fail and be refunded",
         )
         assert failed["error"]["code"] == "worker_lost"  # type: ignore[index]
         assert failed["attempts"] == cap
