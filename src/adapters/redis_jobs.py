@@ -8,7 +8,7 @@ queued job, scored by when the sweeper should next make sure the broker has it: 
 until the first enqueue succeeds, then every `recheck_seconds` until a worker claims it, so a
 message lost with a crashed worker's prefetch is sent again) and owed refunds.
 
-`RedisJobRepository` is the API's async view; `RedisJobLedger` is the worker's and the
+`RedisJobStore` is the API's async view; `RedisJobTransitions` is the worker's and the
 sweeper's sync view. Both build their operations with `redis_ops_jobs`; the shared ones
 (refund claims, marking enqueued) are one line on each side.
 """
@@ -40,7 +40,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class RedisJobRepository:
+class RedisJobStore:
     """The API's view of jobs (async). Reads are scoped to the owner."""
 
     def __init__(
@@ -112,7 +112,7 @@ class RedisJobRepository:
         await self._redis.ping()
 
 
-class RedisJobLedger:
+class RedisJobTransitions:
     """The worker's and the sweeper's view of jobs (sync): atomic, attempt-fenced transitions."""
 
     def __init__(

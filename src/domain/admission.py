@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from domain.errors import StoreUnavailable
 from domain.models import Charge, Job
-from domain.ports import JobRepository, QuotaProvider
+from domain.ports import JobStore, QuotaProvider
 
 log = logging.getLogger("imagegate.domain")
 
@@ -18,7 +18,7 @@ class ChargeThenRecord:
     quota store does both in one atomic step instead: adapters/redis_admission.py.)"""
 
     quota: QuotaProvider
-    jobs: JobRepository
+    jobs: JobStore
 
     async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
         charge = await self.quota.charge(key, draft.charged)

@@ -15,7 +15,7 @@ from domain.admission import refund_quietly
 from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
 from domain.models import Charge, ImageRequest, Job
-from domain.ports import Clock, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
 from domain.validation import validate_request
 
 log = logging.getLogger("imagegate.domain")
@@ -35,7 +35,7 @@ class SubmitGeneration:
 
     admission: JobAdmission
     quota: QuotaProvider
-    jobs: JobRepository
+    jobs: JobStore
     queue: JobQueue
     clock: Clock
     job_ttl: timedelta
@@ -78,7 +78,7 @@ class SubmitGeneration:
 
 @dataclass(frozen=True, slots=True)
 class GetJob:
-    jobs: JobRepository
+    jobs: JobStore
 
     async def __call__(self, job_id: str, *, owner: str) -> Job:
         job = await self.jobs.get(job_id, owner)
@@ -89,7 +89,7 @@ class GetJob:
 
 @dataclass(frozen=True, slots=True)
 class ListJobs:
-    jobs: JobRepository
+    jobs: JobStore
 
     async def __call__(
         self, *, owner: str, limit: int, cursor: str | None
@@ -102,7 +102,7 @@ class ListJobs:
 class CancelJob:
     """queued → canceled, and the credits back."""
 
-    jobs: JobRepository
+    jobs: JobStore
     quota: QuotaProvider
     clock: Clock
 

@@ -55,7 +55,7 @@ class CreditRefunder(Protocol):
     def refund(self, key_id: str, amount: int) -> None: ...
 
 
-class JobRepository(Protocol):
+class JobStore(Protocol):
     """Jobs as the API sees them. Reads are scoped to the owner (a key id)."""
 
     async def add(self, job: Job) -> None: ...
@@ -88,7 +88,7 @@ class JobRepository(Protocol):
     async def ping(self) -> None: ...
 
 
-class JobLedger(Protocol):
+class JobTransitions(Protocol):
     """Jobs as the worker and the sweeper see them: atomic state transitions.
 
     A running job holds a lease that its worker renews; a job whose lease expired lost its
