@@ -24,6 +24,7 @@ from domain.models import (
     ImageRequest,
     IssuedKey,
     Job,
+    JobDraft,
     JobError,
     JobStatus,
     KeyInfo,
@@ -107,7 +108,7 @@ class MeteredJobAdmission:
         self._metrics = metrics
         self._provider = provider
 
-    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+    async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
         with timed(self._metrics.quota_duration, self._provider, "charge"):
             charge, job = await self._inner.admit(key, draft)
         if job is not None:

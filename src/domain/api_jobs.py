@@ -14,7 +14,7 @@ from datetime import timedelta
 from domain.admission import refund_quietly
 from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
-from domain.models import Charge, ImageRequest, Job
+from domain.models import Charge, ImageRequest, Job, JobDraft
 from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
 from domain.validation import validate_request
 
@@ -49,9 +49,7 @@ class SubmitGeneration:
         if not self.queue.accepting():
             raise QueueUnavailable()  # known down: charge nothing rather than charge and refund
         now = self.clock.now()
-        draft = Job.queued(
-            owner="", request=request, now=now, ttl=self.job_ttl, request_id=request_id
-        )
+        draft = JobDraft.new(request=request, now=now, ttl=self.job_ttl, request_id=request_id)
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)

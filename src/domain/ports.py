@@ -18,6 +18,7 @@ from domain.models import (
     ImageRequest,
     IssuedKey,
     Job,
+    JobDraft,
     JobError,
     KeyInfo,
     Plan,
@@ -165,9 +166,9 @@ class JobAdmission(Protocol):
     """Charge a key for a job and record the job — queued, owned by the key's id, in the
     outbox — or do neither. A refused charge records nothing."""
 
-    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
-        """`draft` is the job without its owner; returns the charge and, when it passed, the
-        recorded job."""
+    async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
+        """Returns the charge and, when it passed, the recorded job: `draft` owned by the
+        charged key's id."""
         ...
 
 

@@ -14,7 +14,7 @@ from adapters.redis_admission import RedisJobAdmission
 from adapters.redis_jobs import RedisJobStore, RedisJobTransitions
 from adapters.redis_quota import RedisQuotaProvider
 from domain.admission import ChargeThenRecord
-from domain.models import ImageRequest, Job, JobStatus, KeyStatus, Plan, RefillInterval
+from domain.models import ImageRequest, Job, JobDraft, JobStatus, KeyStatus, Plan, RefillInterval
 from tests.fakes.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -23,10 +23,8 @@ NOW = datetime(2026, 1, 31, 12, tzinfo=UTC)
 REQUEST = ImageRequest(prompt="a lighthouse", n=3, model="placeholder")
 
 
-def draft(request: ImageRequest = REQUEST) -> Job:
-    return Job.queued(
-        owner="", request=request, now=NOW, ttl=timedelta(days=3650), request_id="req-1"
-    )
+def draft(request: ImageRequest = REQUEST) -> JobDraft:
+    return JobDraft.new(request=request, now=NOW, ttl=timedelta(days=3650), request_id="req-1")
 
 
 @pytest.fixture
