@@ -16,9 +16,9 @@ from celery.signals import worker_ready, worker_shutdown
 from adapters.celery_dispatcher import CeleryDispatcher
 from adapters.clock import SystemClock
 from adapters.leases import ThreadLeaseKeeper
-from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredJobLedger
+from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredJobTransitions
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
-from adapters.redis_jobs import RedisJobLedger
+from adapters.redis_jobs import RedisJobTransitions
 from domain.generation import RunGeneration, WorkerPolicy
 from domain.ports import Clock
 from domain.sweeping import Sweep
@@ -46,8 +46,8 @@ def build_worker_deps(
     resources.callback(client.close)
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
-    raw_ledger = RedisJobLedger(client, recheck_seconds=settings.queued_recheck_seconds)
-    ledger = MeteredJobLedger(raw_ledger, metrics)
+    raw_ledger = RedisJobTransitions(client, recheck_seconds=settings.queued_recheck_seconds)
+    ledger = MeteredJobTransitions(raw_ledger, metrics)
     leases = ThreadLeaseKeeper(raw_ledger, clock, lease_seconds=settings.job_lease_seconds)
     resources.callback(leases.close)  # closed first: no renewals on a closed client
     provider = settings.quota_provider

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.generation import RunGeneration
-from domain.ports import Clock, ImageStore, JobLedger
+from domain.ports import Clock, ImageStore, JobTransitions
 from domain.sweeping import Sweep
 
 
@@ -15,7 +15,7 @@ from domain.sweeping import Sweep
 class WorkerDeps:
     run_generation: RunGeneration
     sweep: Sweep
-    ledger: JobLedger  # for the logs' request id
+    ledger: JobTransitions  # for the logs' request id
     store: ImageStore  # for purging the images of expired jobs
     clock: Clock
     sweep_interval: float

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from domain.ports import Clock, JobLedger
+from domain.ports import Clock, JobTransitions
 
 log = logging.getLogger("imagegate.worker")
 
@@ -16,7 +16,7 @@ class ThreadLeaseKeeper:
     """Every `lease_seconds / 3` one thread renews all held leases in one Redis call, so a
     hundred generations in flight cost one round trip, not a hundred timers."""
 
-    def __init__(self, ledger: JobLedger, clock: Clock, *, lease_seconds: float) -> None:
+    def __init__(self, ledger: JobTransitions, clock: Clock, *, lease_seconds: float) -> None:
         self._ledger = ledger
         self._clock = clock
         self._lease_seconds = lease_seconds

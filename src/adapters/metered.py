@@ -24,6 +24,7 @@ from domain.models import (
     ImageRequest,
     IssuedKey,
     Job,
+    JobDraft,
     JobError,
     JobStatus,
     KeyInfo,
@@ -34,8 +35,8 @@ from domain.ports import (
     CreditRefunder,
     ImageGenerator,
     JobAdmission,
-    JobLedger,
-    JobRepository,
+    JobStore,
+    JobTransitions,
     QuotaProvider,
 )
 
@@ -107,7 +108,7 @@ class MeteredJobAdmission:
         self._metrics = metrics
         self._provider = provider
 
-    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+    async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
         with timed(self._metrics.quota_duration, self._provider, "charge"):
             charge, job = await self._inner.admit(key, draft)
         if job is not None:
@@ -115,11 +116,11 @@ class MeteredJobAdmission:
         return charge, job
 
 
-class MeteredJobRepository:
-    """JobRepository (the API's side of the jobs): counts a job canceled when this call
+class MeteredJobStore:
+    """JobStore (the API's side of the jobs): counts a job canceled when this call
     canceled it — the API's one final transition."""
 
-    def __init__(self, inner: JobRepository, metrics: Metrics) -> None:
+    def __init__(self, inner: JobStore, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
 
@@ -192,10 +193,10 @@ class MeteredImageGenerator:
             self._in_flight.dec()
 
 
-class MeteredJobLedger:
-    """JobLedger: counts each job once, when its transition to a final status succeeds."""
+class MeteredJobTransitions:
+    """JobTransitions: counts each job once, when its transition to a final status succeeds."""
 
-    def __init__(self, inner: JobLedger, metrics: Metrics) -> None:
+    def __init__(self, inner: JobTransitions, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
 

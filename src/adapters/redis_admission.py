@@ -17,7 +17,7 @@ from adapters.redis_jobs_codec import JobKeys
 from adapters.redis_ops import AsyncRunner
 from adapters.redis_ops_quota import QuotaLayout
 from adapters.redis_quota import RefillBeliefs, key_digest
-from domain.models import Charge, Job
+from domain.models import Charge, Job, JobDraft
 from domain.ports import Clock
 
 
@@ -30,7 +30,7 @@ class RedisJobAdmission:
         self._jobs = JobKeys(prefix)
         self._beliefs = RefillBeliefs(clock)
 
-    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+    async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
         # A Redis error surfaces as QuotaUnavailable (503). The script is atomic: either the
         # key was charged and the job recorded in the outbox (then a worker runs it, sent by the
         # sweeper if not by us), or neither happened.
@@ -42,4 +42,4 @@ class RedisJobAdmission:
         charge = verdict.charge()
         if not charge.accepted or charge.key_id is None:
             return charge, None
-        return charge, draft.evolve(owner=charge.key_id)
+        return charge, draft.owned_by(charge.key_id)

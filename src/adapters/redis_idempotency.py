@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from adapters.redis_ops import AsyncRunner, Op, text
+from adapters.redis_ops import AsyncRunner, Op, store_errors, text
 
 
 class Begun(StrEnum):
@@ -69,7 +69,8 @@ class RedisIdempotencyStore:
         await self._ops.run(Op("idempotency_complete.lua", [self._key(scope, key)], args, int))
 
     async def abandon(self, scope: str, key: str) -> None:
-        await self._redis.delete(self._key(scope, key))
+        with store_errors():
+            await self._redis.delete(self._key(scope, key))
 
 
 def _attempt(reply: list[Any]) -> Attempt:

@@ -8,7 +8,7 @@ queued job, scored by when the sweeper should next make sure the broker has it: 
 until the first enqueue succeeds, then every `recheck_seconds` until a worker claims it, so a
 message lost with a crashed worker's prefetch is sent again) and owed refunds.
 
-`RedisJobRepository` is the API's async view; `RedisJobLedger` is the worker's and the
+`RedisJobStore` is the API's async view; `RedisJobTransitions` is the worker's and the
 sweeper's sync view. Both build their operations with `redis_ops_jobs`; the shared ones
 (refund claims, marking enqueued) are one line on each side.
 """
@@ -32,7 +32,7 @@ from adapters.redis_jobs_codec import (
     ms,
     record_bounds,
 )
-from adapters.redis_ops import AsyncRunner, SyncRunner, text
+from adapters.redis_ops import AsyncRunner, SyncRunner, store_errors, text
 from domain.models import Claim, Job, JobError, StoredImage
 
 
@@ -40,7 +40,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class RedisJobRepository:
+class RedisJobStore:
     """The API's view of jobs (async). Reads are scoped to the owner."""
 
     def __init__(
@@ -56,14 +56,15 @@ class RedisJobRepository:
         keys = self._keys
         index = keys.owner_index(job.owner)
         expire_at, cutoff = record_bounds(job)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.job(job.id), mapping=dict(encode_job(job)))  # type: ignore[arg-type]
-            pipe.expireat(keys.job(job.id), expire_at)
-            pipe.zadd(index, {index_member(job): 0})
-            pipe.zremrangebylex(index, "-", f"({cutoff}")  # forget expired jobs
-            pipe.expireat(index, expire_at)
-            pipe.zadd(keys.outbox, {job.id: ms(job.created_at)})
-            await pipe.execute()
+        with store_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.job(job.id), mapping=dict(encode_job(job)))  # type: ignore[arg-type]
+                pipe.expireat(keys.job(job.id), expire_at)
+                pipe.zadd(index, {index_member(job): 0})
+                pipe.zremrangebylex(index, "-", f"({cutoff}")  # forget expired jobs
+                pipe.expireat(index, expire_at)
+                pipe.zadd(keys.outbox, {job.id: ms(job.created_at)})
+                await pipe.execute()
 
     async def mark_enqueued(self, job_ids: Sequence[str]) -> None:
         """The broker has these jobs: check on them again only after `recheck_seconds`."""
@@ -79,13 +80,14 @@ class RedisJobRepository:
     ) -> tuple[Sequence[Job], str | None]:
         index = self._keys.owner_index(owner)
         start = f"({decode_cursor(cursor)}" if cursor else "+"
-        raw = await self._redis.zrevrangebylex(index, start, "-", start=0, num=limit + 1)
-        members = [text(m) for m in raw]
-        page = members[:limit]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for member in page:
-                pipe.hgetall(self._keys.job(member.split(":", 1)[1]))
-            rows = await pipe.execute()
+        with store_errors():
+            raw = await self._redis.zrevrangebylex(index, start, "-", start=0, num=limit + 1)
+            members = [text(m) for m in raw]
+            page = members[:limit]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member in page:
+                    pipe.hgetall(self._keys.job(member.split(":", 1)[1]))
+                rows = await pipe.execute()
         jobs = [job for job in (decode_job(row) for row in rows if row) if job.owner == owner]
         next_cursor = encode_cursor(page[-1]) if len(members) > limit else None
         return jobs, next_cursor
@@ -95,12 +97,13 @@ class RedisJobRepository:
 
     async def remove(self, job: Job) -> None:
         keys = self._keys
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.job(job.id))
-            pipe.zrem(keys.owner_index(job.owner), index_member(job))
-            pipe.zrem(keys.outbox, job.id)
-            pipe.zrem(keys.refunds, job.id)
-            await pipe.execute()
+        with store_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(keys.job(job.id))
+                pipe.zrem(keys.owner_index(job.owner), index_member(job))
+                pipe.zrem(keys.outbox, job.id)
+                pipe.zrem(keys.refunds, job.id)
+                await pipe.execute()
 
     async def claim_refund(self, job_id: str) -> int:
         return await self._ops.run(ops.claim_refund(self._keys, job_id))
@@ -109,10 +112,11 @@ class RedisJobRepository:
         await self._ops.run(ops.release_refund(self._keys, job_id, _now()))
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        with store_errors():
+            await self._redis.ping()
 
 
-class RedisJobLedger:
+class RedisJobTransitions:
     """The worker's and the sweeper's view of jobs (sync): atomic, attempt-fenced transitions."""
 
     def __init__(

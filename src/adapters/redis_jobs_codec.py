@@ -13,6 +13,7 @@ from domain.errors import InvalidCursor
 from domain.models import (
     ImageRequest,
     Job,
+    JobDraft,
     JobError,
     JobStatus,
     OutputFormat,
@@ -58,22 +59,25 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def request_json(request: ImageRequest) -> str:
+    return json.dumps(
+        {
+            "prompt": request.prompt,
+            "n": request.n,
+            "size": request.size,
+            "quality": request.quality.value,
+            "output_format": request.output_format.value,
+            "model": request.model,
+        }
+    )
+
+
 def encode_job(job: Job) -> dict[str, str]:
-    request = job.request
     return {
         "id": job.id,
         "owner": job.owner,
         "status": job.status.value,
-        "request": json.dumps(
-            {
-                "prompt": request.prompt,
-                "n": request.n,
-                "size": request.size,
-                "quality": request.quality.value,
-                "output_format": request.output_format.value,
-                "model": request.model,
-            }
-        ),
+        "request": request_json(job.request),
         "created_at": ts(job.created_at),
         "expires_at": ts(job.expires_at),
         "started_at": ts(job.started_at),
@@ -85,6 +89,27 @@ def encode_job(job: Job) -> dict[str, str]:
         "error": error_json(job.error) if job.error else "",
         "attempts": str(job.attempts),
         "request_id": job.request_id or "",
+    }
+
+
+def encode_draft(draft: JobDraft) -> dict[str, str]:
+    """A new job's fields but its owner, which job_admit.lua writes (the charged key's id);
+    the same fields `encode_job` gives the queued job."""
+    return {
+        "id": draft.id,
+        "status": JobStatus.QUEUED.value,
+        "request": request_json(draft.request),
+        "created_at": ts(draft.created_at),
+        "expires_at": ts(draft.expires_at),
+        "started_at": "",
+        "finished_at": "",
+        "charged": str(draft.charged),
+        "refunded": "0",
+        "refund_claimed": "0",
+        "images": images_json(()),
+        "error": "",
+        "attempts": "0",
+        "request_id": draft.request_id or "",
     }
 
 
@@ -124,14 +149,14 @@ def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
     )
 
 
-def record_bounds(job: Job) -> tuple[int, str]:
+def record_bounds(job: Job | JobDraft) -> tuple[int, str]:
     """When the job's keys expire (epoch s), and the owner-index member below which entries
     belong to expired jobs."""
     ttl_ms = ms(job.expires_at) - ms(job.created_at)
     return int(job.expires_at.timestamp()) + 1, f"{ms(job.created_at) - ttl_ms:013d}"
 
 
-def index_member(job: Job) -> str:
+def index_member(job: Job | JobDraft) -> str:
     # Lexicographic order of "<created ms>:<id>" = creation order; ids break ties.
     return f"{ms(job.created_at):013d}:{job.id}"
 

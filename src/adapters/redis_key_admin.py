@@ -135,7 +135,8 @@ class RedisKeyAdmin:
         args += [item for pair in fields.items() for item in pair]
         await self._run("create", self._create, [self._p + "key:" + digest], args)
         view = await self.get(key_id)
-        assert view is not None, "a key just created is there"
+        if view is None:  # the script just created it: only a store losing writes gets here
+            raise QuotaUnavailable("The key was created but cannot be read back.")
         return IssuedKey(key=key, key_id=key_id, credits=balance), view
 
     async def get(self, key_id: str) -> KeyView | None:

@@ -11,15 +11,19 @@ Scripts are loaded one way: `load_script` reads the file and splices in the chun
 and `job_admit.lua` run), and a runner sends it with EVALSHA, loading it again on NOSCRIPT
 (redis-py's `Script`). Each operation is one round trip.
 
-A Redis error propagates unless the operation names what it means for the domain
-(`fails_as`), e.g. QuotaUnavailable for the quota store.
+An operation names what a Redis error means for the domain (`fails_as`), e.g.
+QuotaUnavailable for the quota store. Without one, the async runner (the API's) turns a lost
+connection or a timeout into StoreUnavailable, as `store_errors` does around the API adapters'
+plain commands, so no `redis` exception reaches the HTTP edge; the sync runner (the worker's)
+lets it propagate to the task, which decides.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, TypeVar
@@ -27,6 +31,8 @@ from typing import Any, Generic, TypeVar
 import redis
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript, Script
+
+from domain.errors import StoreUnavailable
 
 T = TypeVar("T")
 _INCLUDE = re.compile(r"^--#include (\S+\.lua)$", re.MULTILINE)
@@ -52,8 +58,28 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# What a store outage looks like from redis-py: the server is gone or did not answer in time.
+STORE_DOWN = (redis.ConnectionError, redis.TimeoutError)
+
+
 def _failed(op: Op[Any], exc: redis.RedisError) -> Exception:
     return exc if op.fails_as is None else op.fails_as(exc)
+
+
+def _failed_async(op: Op[Any], exc: redis.RedisError) -> Exception:
+    if op.fails_as is None and isinstance(exc, STORE_DOWN):
+        return StoreUnavailable()
+    return _failed(op, exc)
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Around an async adapter's plain commands (pipelines, reads): an outage is the domain's
+    StoreUnavailable."""
+    try:
+        yield
+    except STORE_DOWN as exc:
+        raise StoreUnavailable() from exc
 
 
 class SyncRunner:
@@ -88,5 +114,5 @@ class AsyncRunner:
         try:
             reply = await script(keys=op.keys, args=op.args)
         except redis.RedisError as exc:
-            raise _failed(op, exc) from exc
+            raise _failed_async(op, exc) from exc
         return op.decode(reply)

@@ -22,11 +22,11 @@ from typing import Any
 import redis
 from redis.typing import EncodableT
 
-from adapters.redis_jobs_codec import JobKeys, encode_job, index_member, ms, record_bounds
+from adapters.redis_jobs_codec import JobKeys, encode_draft, index_member, ms, record_bounds
 from adapters.redis_ops import Op, text
 from domain.credits import last_refill_at
 from domain.errors import QuotaUnavailable
-from domain.models import Charge, Job, KeyStatus, Refill, RefillInterval
+from domain.models import Charge, JobDraft, KeyStatus, Refill, RefillInterval
 
 log = logging.getLogger("imagegate.quota")
 
@@ -99,12 +99,11 @@ def charge(
 
 
 def admit(
-    layout: QuotaLayout, jobs: JobKeys, digest: str, draft: Job, belief: Sequence[EncodableT]
+    layout: QuotaLayout, jobs: JobKeys, digest: str, draft: JobDraft, belief: Sequence[EncodableT]
 ) -> Op[Verdict]:
     """Charge as `charge` does and, if it passes, record `draft` owned by the key's id."""
     expire_at, cutoff = record_bounds(draft)
-    fields = encode_job(draft)
-    del fields["owner"]  # the script writes the owner: the charged key's id
+    fields = encode_draft(draft)  # the script writes the owner: the charged key's id
     args: list[EncodableT] = [
         draft.charged, *belief, jobs.owner_index(""), expire_at, index_member(draft),
         f"({cutoff}", ms(draft.created_at), draft.id,

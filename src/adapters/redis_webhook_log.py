@@ -84,9 +84,9 @@ def encode_attempt(attempt: Attempt) -> str:
 
 def decode_attempt(raw: Any) -> Attempt:
     data = json.loads(raw)
-    at = _moment(data["at"])
-    assert at is not None
-    return Attempt(at, data["status_code"], data["error"], data["duration_ms"])
+    return Attempt(
+        datetime.fromisoformat(data["at"]), data["status_code"], data["error"], data["duration_ms"]
+    )
 
 
 def encode_delivery(delivery: Delivery) -> dict[str, str | bytes | int]:
@@ -109,8 +109,7 @@ def decode_delivery(fields: dict[Any, Any], attempts: list[Any]) -> Delivery | N
     if not fields:
         return None
     text = {_text(k): v for k, v in fields.items()}
-    created_at = _moment(_text(text["created_at"]))
-    assert created_at is not None
+    created_at = datetime.fromisoformat(_text(text["created_at"]))
     return Delivery(
         id=_text(text["id"]),
         subject_id=_text(text["subject_id"]),

@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 
 from domain.errors import StoreUnavailable
-from domain.models import Charge, Job
-from domain.ports import JobRepository, QuotaProvider
+from domain.models import Charge, Job, JobDraft
+from domain.ports import JobStore, QuotaProvider
 
 log = logging.getLogger("imagegate.domain")
 
@@ -18,13 +18,13 @@ class ChargeThenRecord:
     quota store does both in one atomic step instead: adapters/redis_admission.py.)"""
 
     quota: QuotaProvider
-    jobs: JobRepository
+    jobs: JobStore
 
-    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
+    async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
         charge = await self.quota.charge(key, draft.charged)
         if not charge.accepted or charge.key_id is None:
             return charge, None
-        job = draft.evolve(owner=charge.key_id)
+        job = draft.owned_by(charge.key_id)
         try:
             await self.jobs.add(job)
         except Exception as exc:

@@ -14,8 +14,8 @@ from datetime import timedelta
 from domain.admission import refund_quietly
 from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
-from domain.models import Charge, ImageRequest, Job
-from domain.ports import Clock, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.models import Charge, ImageRequest, Job, JobDraft
+from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
 from domain.validation import validate_request
 
 log = logging.getLogger("imagegate.domain")
@@ -35,7 +35,7 @@ class SubmitGeneration:
 
     admission: JobAdmission
     quota: QuotaProvider
-    jobs: JobRepository
+    jobs: JobStore
     queue: JobQueue
     clock: Clock
     job_ttl: timedelta
@@ -49,9 +49,7 @@ class SubmitGeneration:
         if not self.queue.accepting():
             raise QueueUnavailable()  # known down: charge nothing rather than charge and refund
         now = self.clock.now()
-        draft = Job.queued(
-            owner="", request=request, now=now, ttl=self.job_ttl, request_id=request_id
-        )
+        draft = JobDraft.new(request=request, now=now, ttl=self.job_ttl, request_id=request_id)
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)
@@ -78,7 +76,7 @@ class SubmitGeneration:
 
 @dataclass(frozen=True, slots=True)
 class GetJob:
-    jobs: JobRepository
+    jobs: JobStore
 
     async def __call__(self, job_id: str, *, owner: str) -> Job:
         job = await self.jobs.get(job_id, owner)
@@ -89,7 +87,7 @@ class GetJob:
 
 @dataclass(frozen=True, slots=True)
 class ListJobs:
-    jobs: JobRepository
+    jobs: JobStore
 
     async def __call__(
         self, *, owner: str, limit: int, cursor: str | None
@@ -102,7 +100,7 @@ class ListJobs:
 class CancelJob:
     """queued → canceled, and the credits back."""
 
-    jobs: JobRepository
+    jobs: JobStore
     quota: QuotaProvider
     clock: Clock
 

@@ -22,7 +22,7 @@ from domain.ports import (
     ImageGenerator,
     ImageStore,
     JobDispatcher,
-    JobLedger,
+    JobTransitions,
     LeaseKeeper,
 )
 from domain.refunds import refund_job
@@ -63,7 +63,7 @@ def end_user_id(key_id: str) -> str:
 class RunGeneration:
     """Claim → generate → store → succeed. A redelivered terminal job is a no-op."""
 
-    ledger: JobLedger
+    ledger: JobTransitions
     generator: ImageGenerator
     store: ImageStore
     refunder: CreditRefunder

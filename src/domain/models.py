@@ -200,16 +200,43 @@ class Job:
         ttl: timedelta,
         request_id: str | None = None,
     ) -> Job:
-        return cls(
-            id=new_job_id(),
-            owner=owner,
-            status=JobStatus.QUEUED,
-            request=request,
-            created_at=now,
-            expires_at=now + ttl,
-            charged=request.n,
-            request_id=request_id,
+        return JobDraft.new(request=request, now=now, ttl=ttl, request_id=request_id).owned_by(
+            owner
         )
 
     def evolve(self, **changes: object) -> Job:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class JobDraft:
+    """A job before admission: everything but its owner, which only the charge knows (the
+    charged key's id). `owned_by` makes it the queued Job."""
+
+    id: str
+    request: ImageRequest
+    created_at: datetime
+    expires_at: datetime
+    request_id: str | None = None
+
+    @classmethod
+    def new(
+        cls, *, request: ImageRequest, now: datetime, ttl: timedelta, request_id: str | None = None
+    ) -> JobDraft:
+        return cls(new_job_id(), request, now, now + ttl, request_id)
+
+    @property
+    def charged(self) -> int:
+        return self.request.n
+
+    def owned_by(self, key_id: str) -> Job:
+        return Job(
+            id=self.id,
+            owner=key_id,
+            status=JobStatus.QUEUED,
+            request=self.request,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            charged=self.charged,
+            request_id=self.request_id,
+        )

@@ -18,6 +18,7 @@ from domain.models import (
     ImageRequest,
     IssuedKey,
     Job,
+    JobDraft,
     JobError,
     KeyInfo,
     Plan,
@@ -55,7 +56,7 @@ class CreditRefunder(Protocol):
     def refund(self, key_id: str, amount: int) -> None: ...
 
 
-class JobRepository(Protocol):
+class JobStore(Protocol):
     """Jobs as the API sees them. Reads are scoped to the owner (a key id)."""
 
     async def add(self, job: Job) -> None: ...
@@ -88,7 +89,7 @@ class JobRepository(Protocol):
     async def ping(self) -> None: ...
 
 
-class JobLedger(Protocol):
+class JobTransitions(Protocol):
     """Jobs as the worker and the sweeper see them: atomic state transitions.
 
     A running job holds a lease that its worker renews; a job whose lease expired lost its
@@ -165,9 +166,9 @@ class JobAdmission(Protocol):
     """Charge a key for a job and record the job — queued, owned by the key's id, in the
     outbox — or do neither. A refused charge records nothing."""
 
-    async def admit(self, key: str, draft: Job) -> tuple[Charge, Job | None]:
-        """`draft` is the job without its owner; returns the charge and, when it passed, the
-        recorded job."""
+    async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
+        """Returns the charge and, when it passed, the recorded job: `draft` owned by the
+        charged key's id."""
         ...
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from domain.models import Job
-from domain.ports import CreditRefunder, JobLedger
+from domain.ports import CreditRefunder, JobTransitions
 
 
-def refund_job(job: Job, *, ledger: JobLedger, refunder: CreditRefunder) -> int:
+def refund_job(job: Job, *, ledger: JobTransitions, refunder: CreditRefunder) -> int:
     """Claim the refund in the ledger, then make it; owe it again if making it failed."""
     amount = ledger.claim_refund(job.id)
     if not amount:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from domain.generation import WorkerPolicy
 from domain.models import JobStatus
-from domain.ports import Clock, CreditRefunder, JobDispatcher, JobLedger
+from domain.ports import Clock, CreditRefunder, JobDispatcher, JobTransitions
 from domain.refunds import refund_job
 
 log = logging.getLogger("imagegate.domain")
@@ -29,7 +29,7 @@ class SweepReport:
 
 @dataclass(frozen=True)
 class Sweep:
-    ledger: JobLedger
+    ledger: JobTransitions
     dispatcher: JobDispatcher
     refunder: CreditRefunder
     clock: Clock

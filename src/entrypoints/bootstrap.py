@@ -13,15 +13,15 @@ from typing import Protocol
 
 from adapters.celery_queue import CeleryPublisher, RelayedJobQueue
 from adapters.key_cache import KeyCachingQuotaProvider
-from adapters.metered import MeteredJobAdmission, MeteredJobRepository, MeteredQuotaProvider
+from adapters.metered import MeteredJobAdmission, MeteredJobStore, MeteredQuotaProvider
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_idempotency import RedisIdempotencyStore
-from adapters.redis_jobs import RedisJobRepository
+from adapters.redis_jobs import RedisJobStore
 from adapters.redis_rate_limit import RedisRateLimiter
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
-from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobStore, QuotaProvider
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_quota
 from entrypoints.http.client_address import parse_networks
@@ -65,7 +65,7 @@ def bind_api(
     settings: Settings,
     *,
     quota: QuotaProvider,
-    jobs: JobRepository,
+    jobs: JobStore,
     queue: JobQueue,
     images: ImageStore,
     idempotency: IdempotencyStore,
@@ -129,7 +129,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
     if settings.key_cache_seconds > 0:
         quota = KeyCachingQuotaProvider(quota, ttl_seconds=settings.key_cache_seconds)
-    jobs = RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds)
+    jobs = RedisJobStore(client, recheck_seconds=settings.queued_recheck_seconds)
     publisher = CeleryPublisher(celery, task_name=GENERATE_TASK, queue=QUEUE)
     relay = RelayedJobQueue(publisher, on_published=jobs.mark_enqueued)
 
@@ -139,7 +139,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     return bind_api(
         settings,
         quota=quota,
-        jobs=MeteredJobRepository(jobs, metrics),
+        jobs=MeteredJobStore(jobs, metrics),
         queue=relay,
         images=build_image_store(settings),
         idempotency=RedisIdempotencyStore(client),

@@ -79,7 +79,7 @@ class MemoryRefunder:
 
 
 class MemoryJobs:
-    """Both the API's JobRepository and the worker's JobLedger over one dict."""
+    """Both the API's JobStore and the worker's JobTransitions over one dict."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}

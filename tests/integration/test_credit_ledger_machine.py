@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from adapters.redis_jobs import RedisJobStore, RedisJobTransitions
 from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, SubmitGeneration
@@ -69,8 +69,8 @@ class CreditLedgerMachine(RuleBasedStateMachine):
         self.clock = FrozenClock(datetime.now(UTC).replace(hour=12, minute=0))
         self.aredis = aioredis.Redis.from_url(self.redis_url)
         self.quota = RedisQuotaProvider(self.aredis, self.clock)
-        self.jobs = RedisJobRepository(self.aredis)
-        self.ledger = RedisJobLedger(self.sync)
+        self.jobs = RedisJobStore(self.aredis)
+        self.ledger = RedisJobTransitions(self.sync)
         self.refunder = CountingRefunder(RedisCreditRefunder(self.sync))
         self.queue = MemoryQueue()
         self.images = MemoryImages()

@@ -11,10 +11,10 @@ import redis
 import redis.asyncio
 
 from adapters.redis_admission import RedisJobAdmission
-from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from adapters.redis_jobs import RedisJobStore, RedisJobTransitions
 from adapters.redis_quota import RedisQuotaProvider
 from domain.admission import ChargeThenRecord
-from domain.models import ImageRequest, Job, JobStatus, KeyStatus, Plan, RefillInterval
+from domain.models import ImageRequest, Job, JobDraft, JobStatus, KeyStatus, Plan, RefillInterval
 from tests.fakes.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -23,10 +23,8 @@ NOW = datetime(2026, 1, 31, 12, tzinfo=UTC)
 REQUEST = ImageRequest(prompt="a lighthouse", n=3, model="placeholder")
 
 
-def draft(request: ImageRequest = REQUEST) -> Job:
-    return Job.queued(
-        owner="", request=request, now=NOW, ttl=timedelta(days=3650), request_id="req-1"
-    )
+def draft(request: ImageRequest = REQUEST) -> JobDraft:
+    return JobDraft.new(request=request, now=NOW, ttl=timedelta(days=3650), request_id="req-1")
 
 
 @pytest.fixture
@@ -52,13 +50,13 @@ async def test_admitted_job_is_stored_exactly_as_the_two_step_path_stores_it(
     charge, admitted = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
     assert charge.status is KeyStatus.VALID and charge.remaining == 7
     assert admitted is not None and admitted.owner == issued.key_id
-    two_step = ChargeThenRecord(quota, RedisJobRepository(client))
+    two_step = ChargeThenRecord(quota, RedisJobStore(client))
     _, recorded = await two_step.admit(issued.key, draft())
     assert recorded is not None
     ours, theirs = stored(sync_redis, admitted), stored(sync_redis, recorded)
     assert ours.pop(b"id") != theirs.pop(b"id")
     assert ours == theirs
-    assert RedisJobLedger(sync_redis).get(admitted.id) == admitted
+    assert RedisJobTransitions(sync_redis).get(admitted.id) == admitted
     assert sync_redis.zscore("ig:outbox", admitted.id) is not None  # swept if never published
     index = sync_redis.zrange(f"ig:jobs:{issued.key_id}", 0, -1)
     assert len(index) == 2

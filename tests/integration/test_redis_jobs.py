@@ -10,7 +10,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from adapters.redis_jobs import RedisJobLedger, RedisJobRepository
+from adapters.redis_jobs import RedisJobStore, RedisJobTransitions
 from domain.errors import InvalidCursor
 from domain.models import ClaimResult, ImageRequest, Job, JobError, JobStatus, StoredImage
 from tests.fakes.clock import FrozenClock
@@ -20,22 +20,22 @@ REQUEST = ImageRequest(prompt="a cat", n=2, model="placeholder")
 
 
 @pytest.fixture
-async def repo(redis_url: str) -> AsyncIterator[RedisJobRepository]:
+async def repo(redis_url: str) -> AsyncIterator[RedisJobStore]:
     client = aioredis.Redis.from_url(redis_url)
-    yield RedisJobRepository(client)
+    yield RedisJobStore(client)
     await client.aclose()
 
 
 @pytest.fixture
-def ledger(sync_redis: redis.Redis) -> RedisJobLedger:
-    return RedisJobLedger(sync_redis)
+def ledger(sync_redis: redis.Redis) -> RedisJobTransitions:
+    return RedisJobTransitions(sync_redis)
 
 
 def new_job(clock: FrozenClock, owner: str = "key_a") -> Job:
     return Job.queued(owner=owner, request=REQUEST, now=clock.now(), ttl=timedelta(hours=1))
 
 
-async def test_round_trip_and_owner_scope(repo: RedisJobRepository) -> None:
+async def test_round_trip_and_owner_scope(repo: RedisJobStore) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
     await repo.add(job)
@@ -44,7 +44,7 @@ async def test_round_trip_and_owner_scope(repo: RedisJobRepository) -> None:
     assert await repo.get("job_missing", "key_a") is None
 
 
-async def test_list_newest_first_with_cursor(repo: RedisJobRepository) -> None:
+async def test_list_newest_first_with_cursor(repo: RedisJobStore) -> None:
     clock = FrozenClock(datetime.now(UTC))
     ids = []
     for _ in range(5):
@@ -66,7 +66,7 @@ async def test_list_newest_first_with_cursor(repo: RedisJobRepository) -> None:
 
 
 async def test_cancel_only_queued_and_refund_once(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
@@ -86,7 +86,7 @@ async def test_cancel_only_queued_and_refund_once(
 
 
 async def test_claim_is_exclusive_while_the_lease_lives(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
@@ -116,7 +116,7 @@ async def test_claim_is_exclusive_while_the_lease_lives(
 
 
 async def test_lost_workers_exhaust_attempts_into_worker_lost(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
@@ -135,7 +135,7 @@ async def test_lost_workers_exhaust_attempts_into_worker_lost(
 
 
 async def test_succeed_fail_requeue_transitions(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
@@ -164,7 +164,7 @@ async def test_succeed_fail_requeue_transitions(
 
 
 async def test_release_refund_owes_it_again(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
@@ -178,7 +178,7 @@ async def test_release_refund_owes_it_again(
 
 
 async def test_remove_forgets_the_job_everywhere(
-    repo: RedisJobRepository, ledger: RedisJobLedger, sync_redis: redis.Redis
+    repo: RedisJobStore, ledger: RedisJobTransitions, sync_redis: redis.Redis
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = new_job(clock)
@@ -200,7 +200,7 @@ def images(attempt: int) -> list[StoredImage]:
 
 
 async def stalled_then_taken_over(
-    repo: RedisJobRepository, ledger: RedisJobLedger, clock: FrozenClock
+    repo: RedisJobStore, ledger: RedisJobTransitions, clock: FrozenClock
 ) -> Job:
     """Attempt 1 claims the job and stalls past its lease; the sweeper requeues it."""
     job = Job.queued(owner="key_a", request=ONE, now=clock.now(), ttl=timedelta(hours=1))
@@ -212,7 +212,7 @@ async def stalled_then_taken_over(
 
 
 async def test_a_lost_attempt_changes_nothing_before_another_claims(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = await stalled_then_taken_over(repo, ledger, clock)
@@ -225,7 +225,7 @@ async def test_a_lost_attempt_changes_nothing_before_another_claims(
 
 
 async def test_the_first_attempt_finishing_first_is_refused_and_the_second_publishes(
-    repo: RedisJobRepository, ledger: RedisJobLedger, sync_redis: redis.Redis
+    repo: RedisJobStore, ledger: RedisJobTransitions, sync_redis: redis.Redis
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = await stalled_then_taken_over(repo, ledger, clock)
@@ -249,7 +249,7 @@ async def test_the_first_attempt_finishing_first_is_refused_and_the_second_publi
 
 
 async def test_the_second_attempt_finishing_first_keeps_its_result(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = await stalled_then_taken_over(repo, ledger, clock)
@@ -265,7 +265,7 @@ async def test_the_second_attempt_finishing_first_keeps_its_result(
 
 
 async def test_renew_extends_only_the_attempt_that_holds_the_job(
-    repo: RedisJobRepository, ledger: RedisJobLedger
+    repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
     job = Job.queued(owner="key_a", request=ONE, now=clock.now(), ttl=timedelta(hours=1))

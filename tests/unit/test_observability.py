@@ -10,7 +10,7 @@ import pytest
 from adapters.metered import (
     MeteredCreditRefunder,
     MeteredImageGenerator,
-    MeteredJobRepository,
+    MeteredJobStore,
     MeteredQuotaProvider,
 )
 from adapters.prometheus_metrics import Metrics
@@ -120,7 +120,7 @@ def test_queue_depth_is_read_on_scrape_and_a_dead_broker_does_not_break_it() -> 
 @pytest.mark.anyio
 async def test_a_cancel_is_counted_once_where_it_happens() -> None:
     metrics = Metrics()
-    jobs = MeteredJobRepository(MemoryJobs(), metrics)
+    jobs = MeteredJobStore(MemoryJobs(), metrics)
     now = datetime.now(UTC)
     job = Job.queued(owner="key_a", request=ImageRequest(prompt="p"), now=now, ttl=timedelta(1))
     await jobs.add(job)

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
-import redis.exceptions
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -163,12 +162,6 @@ def http_exception_handler(request: AnyRequest, exc: HTTPException) -> Response[
     return problem_response(status, code, str(exc.detail), headers=headers)
 
 
-def redis_error_handler(request: AnyRequest, exc: Exception) -> Response[Problem]:
-    log.warning("store unavailable: %s", type(exc).__name__)
-    error = errors.StoreUnavailable()
-    return problem_response(503, error.code, error.detail, headers={"Retry-After": "2"})
-
-
 def internal_error_handler(request: AnyRequest, exc: Exception) -> Response[Problem]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal", "Something went wrong on our side.")
@@ -184,8 +177,6 @@ def exception_handlers(quota_headers: QuotaHeaders) -> ExceptionHandlersMap:
         errors.DomainError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_exception_handler,
-        redis.exceptions.ConnectionError: redis_error_handler,
-        redis.exceptions.TimeoutError: redis_error_handler,
         Exception: internal_error_handler,
     }
     return handlers  # type: ignore[return-value]  # Litestar types handlers by Exception only
