@@ -103,7 +103,7 @@ class UnkeyQuotaProvider:
         self._refills.put(details.key_id, refill)
         return KeyInfo(details.key_id, details.start, verdict.credits, refill)
 
-    async def refund(self, key_id: str, amount: int) -> None:
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         if amount > 0:
             await self._unkey.run(unkey.refund(key_id, amount))
 
@@ -143,7 +143,7 @@ class UnkeyCreditRefunder:
             base_url=base_url, root_key=root_key, timeout=timeout, transport=transport
         )
 
-    def refund(self, key_id: str, amount: int) -> None:
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         if amount > 0:
             self._unkey.run(unkey.refund(key_id, amount))
 

@@ -69,7 +69,7 @@ class SubmitGeneration:
         try:
             amount = await self.jobs.claim_refund(job.id)
             if amount:
-                await self.quota.refund(job.owner, amount)
+                await self.quota.refund(job.owner, amount, job_id=job.id)
             await self.jobs.remove(job)
         except Exception as exc:  # the store is failing too: refund without bookkeeping
             log.warning("withdrawing %s via the store failed: %r", job.id, exc)
@@ -116,7 +116,7 @@ class CancelJob:
         amount = await self.jobs.claim_refund(job.id)
         if amount:
             try:
-                await self.quota.refund(job.owner, amount)
+                await self.quota.refund(job.owner, amount, job_id=job.id)
             except Exception:
                 await self.jobs.release_refund(job.id)
                 raise

@@ -54,7 +54,7 @@ class MemoryQuota:
         self.refunds.append((key_id, amount))
         self.balances[key_id] += amount
 
-    async def refund(self, key_id: str, amount: int) -> None:
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         self.refund_sync(key_id, amount)
 
     async def describe(self, key: str) -> KeyInfo | None:
@@ -74,7 +74,7 @@ class MemoryQuota:
 class MemoryRefunder:
     quota: MemoryQuota
 
-    def refund(self, key_id: str, amount: int) -> None:
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         self.quota.refund_sync(key_id, amount)
 
 

@@ -52,8 +52,8 @@ class CountingRefunder:
         self.inner = inner
         self.total = 0
 
-    def refund(self, key_id: str, amount: int) -> None:
-        self.inner.refund(key_id, amount)
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
+        self.inner.refund(key_id, amount, job_id=job_id)
         self.total += amount
 
 
