@@ -16,6 +16,7 @@ from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
 from domain.models import Charge, ImageRequest, Job
 from domain.ports import Clock, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.pricing import FLAT, Pricing
 from domain.validation import validate_request
 
 log = logging.getLogger("imagegate.domain")
@@ -41,6 +42,7 @@ class SubmitGeneration:
     job_ttl: timedelta
     default_model: str
     allowed_models: frozenset[str] | None = None
+    pricing: Pricing = FLAT  # the plans file's: what the job is charged and refunded
 
     async def __call__(
         self, key: str, request: ImageRequest, *, request_id: str | None = None
@@ -51,7 +53,7 @@ class SubmitGeneration:
         now = self.clock.now()
         draft = Job.queued(
             owner="", request=request, now=now, ttl=self.job_ttl, request_id=request_id
-        )
+        ).evolve(charged=self.pricing.job_cost(request))
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)

@@ -22,6 +22,7 @@ from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.quotes import QuoteJob
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_quota
 from entrypoints.http.client_address import parse_networks
@@ -46,6 +47,7 @@ class ApiContainer:
     authenticate: Authenticate
     describe_key: DescribeKey
     revoke_key: RevokeKey
+    quote_job: QuoteJob
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
@@ -76,6 +78,8 @@ def bind_api(
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
+    catalog = settings.catalog
+    models = frozenset({settings.image_model})
     return ApiContainer(
         submit=SubmitGeneration(
             admission=admission or ChargeThenRecord(quota, jobs),
@@ -85,15 +89,17 @@ def bind_api(
             clock=clock,
             job_ttl=timedelta(seconds=settings.job_ttl_seconds),
             default_model=settings.image_model,
-            allowed_models=frozenset({settings.image_model}),
+            allowed_models=models,
+            pricing=catalog.pricing,
         ),
         get_job=GetJob(jobs),
         list_jobs=ListJobs(jobs),
         cancel_job=CancelJob(jobs, quota, clock),
-        mint_key=MintKey(quota, settings.plan),
+        mint_key=MintKey(quota, catalog.self_serve),
         authenticate=Authenticate(quota),
         describe_key=DescribeKey(quota),
         revoke_key=RevokeKey(quota),
+        quote_job=QuoteJob(quota, catalog.pricing, models),
         mint_limit=MintLimit(
             rate_limiter,
             per_address=settings.mint_limit_per_address,
@@ -119,9 +125,10 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         from adapters.redis_admission import RedisJobAdmission
         from adapters.redis_quota import RedisQuotaProvider
 
-        local = RedisQuotaProvider(client, clock)
+        ttl = settings.ledger_ttl_days
+        local = RedisQuotaProvider(client, clock, ledger_ttl_days=ttl)
         admission = MeteredJobAdmission(
-            RedisJobAdmission(client, clock), metrics, provider=provider
+            RedisJobAdmission(client, clock, ledger_ttl_days=ttl), metrics, provider=provider
         )
         raw_quota = local
     else:

@@ -60,7 +60,7 @@ def build_quota(settings: Settings, client: aioredis.Redis, clock: Clock) -> Quo
         )
     from adapters.redis_quota import RedisQuotaProvider
 
-    return RedisQuotaProvider(client, clock)
+    return RedisQuotaProvider(client, clock, ledger_ttl_days=settings.ledger_ttl_days)
 
 
 def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack) -> CreditRefunder:
@@ -76,7 +76,7 @@ def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack
         return refunder
     from adapters.redis_quota import RedisCreditRefunder
 
-    return RedisCreditRefunder(client)
+    return RedisCreditRefunder(client, ledger_ttl_days=settings.ledger_ttl_days)
 
 
 def build_generator(
