@@ -21,10 +21,11 @@ from adapters.redis_rate_limit import RedisRateLimiter
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.operator_service import OperatorService
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
 from domain.quotes import QuoteJob
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
-from entrypoints.factories import async_redis, build_image_store, build_quota
+from entrypoints.factories import async_redis, build_image_store, build_operators, build_quota
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
 from entrypoints.http.idempotency import IdempotencyStore
@@ -48,6 +49,8 @@ class ApiContainer:
     describe_key: DescribeKey
     revoke_key: RevokeKey
     quote_job: QuoteJob
+    operators: OperatorService
+    admin_token: str | None  # ADMIN_TOKEN; None: the operator API answers 404
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
@@ -73,6 +76,7 @@ def bind_api(
     idempotency: IdempotencyStore,
     rate_limiter: RateLimiter,
     clock: Clock,
+    operators: OperatorService,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
 ) -> ApiContainer:
@@ -100,6 +104,8 @@ def bind_api(
         describe_key=DescribeKey(quota),
         revoke_key=RevokeKey(quota),
         quote_job=QuoteJob(quota, catalog.pricing, models),
+        operators=operators,
+        admin_token=settings.admin_token,
         mint_limit=MintLimit(
             rate_limiter,
             per_address=settings.mint_limit_per_address,
@@ -143,6 +149,8 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     async def close_celery() -> None:
         celery.close()
 
+    operators, close_operators = build_operators(settings, client, clock)
+
     return bind_api(
         settings,
         quota=quota,
@@ -152,6 +160,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         idempotency=RedisIdempotencyStore(client),
         rate_limiter=RedisRateLimiter(client),
         clock=clock,
+        operators=operators,
         admission=admission,
-        closers=(relay.aclose, quota.aclose, client.aclose, close_celery),
+        closers=(relay.aclose, quota.aclose, close_operators, client.aclose, close_celery),
     )

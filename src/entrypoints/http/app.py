@@ -12,7 +12,7 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import jobs, keys, ops, playground, quotes
+from entrypoints.http import admin, jobs, keys, ops, playground, quotes, usage
 from entrypoints.http.auth import KeyCookies
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
@@ -60,6 +60,8 @@ def create_app(
             jobs.cancel,
             jobs.read_image,
             quotes.create_quote,
+            usage.my_usage,
+            admin.ROUTER,
             ops.healthz,
             ops.readyz,
             metrics_route,
