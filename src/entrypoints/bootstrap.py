@@ -137,8 +137,12 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
             RedisJobAdmission(client, clock, ledger_ttl_days=ttl), metrics, provider=provider
         )
         raw_quota = local
-    else:
-        raw_quota = build_quota(settings, client, clock)
+    else:  # Unkey keeps the balances; imagegate writes the ledger entries it sees
+        from adapters.ledgered_quota import LedgeredQuotaProvider
+        from adapters.redis_ledger import RedisCreditLedger
+
+        ledger = RedisCreditLedger(client, ttl_days=settings.ledger_ttl_days)
+        raw_quota = LedgeredQuotaProvider(build_quota(settings, client, clock), ledger, clock)
     quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
     if settings.key_cache_seconds > 0:
         quota = KeyCachingQuotaProvider(quota, ttl_seconds=settings.key_cache_seconds)

@@ -76,7 +76,12 @@ def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack
             timeout=settings.unkey_timeout_seconds,
         )
         resources.callback(refunder.close)
-        return refunder
+        from adapters.clock import SystemClock
+        from adapters.ledgered_quota import LedgeredCreditRefunder
+
+        return LedgeredCreditRefunder(
+            refunder, client, SystemClock(), ttl_days=settings.ledger_ttl_days
+        )
     from adapters.redis_quota import RedisCreditRefunder
 
     return RedisCreditRefunder(client, ledger_ttl_days=settings.ledger_ttl_days)
