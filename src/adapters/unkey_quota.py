@@ -74,6 +74,7 @@ class UnkeyQuotaProvider:
 
     async def mint(self, plan: Plan) -> IssuedKey:
         body = unkey.create_key_body(self._api_id, plan, recoverable=self._recoverable)
+        body["meta"] = {"plan": plan.name}  # as an operator's key: listed under its plan
         created = await self._unkey.run(unkey.call(unkey.CREATE_KEY, body, unkey.CreatedKey))
         self._refills.put(created.key_id, plan.refill)
         return IssuedKey(key=created.key, key_id=created.key_id, credits=plan.credits)

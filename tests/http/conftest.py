@@ -18,7 +18,7 @@ from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryImages, MemoryJobs, MemoryQueue, MemoryQuota
-from tests.fakes.operators import MemoryLedger, NoKeyAdmin
+from tests.fakes.operators import MemoryCreditLedger, MemoryKeyAdmin
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Fakes:
     images: MemoryImages = field(default_factory=MemoryImages)
     idempotency: MemoryIdempotency = field(default_factory=MemoryIdempotency)
     limiter: CountingRateLimiter = field(default_factory=CountingRateLimiter)
-    ledger: MemoryLedger = field(default_factory=MemoryLedger)
+    ledger: MemoryCreditLedger = field(default_factory=MemoryCreditLedger)
 
     def container(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
         return bind_api(
@@ -79,7 +79,11 @@ class Fakes:
             rate_limiter=self.limiter,
             clock=clock,
             operators=OperatorService(
-                NoKeyAdmin(), self.ledger, settings.catalog, clock, record_changes=True
+                MemoryKeyAdmin(FrozenClock()),
+                self.ledger,
+                settings.catalog,
+                clock,
+                record_changes=True,
             ),
         )
 
