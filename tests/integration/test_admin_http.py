@@ -100,10 +100,14 @@ def test_an_operator_manages_a_pro_key_through_every_route(api: TestClient):  # 
     assert api.get("/v1/me", headers=bearer(key)).status_code == 200
 
     topped = api.post(
-        f"/v1/admin/keys/{key_id}/credits", json={"operation": "increment", "value": 25},
-        headers=ADMIN,
+        f"/v1/admin/keys/{key_id}/credits",
+        json={"operation": "increment", "value": 25, "reason": "invoice 7"}, headers=ADMIN,
     )  # fmt: skip
     assert topped.json() == {"remaining": 525}
+    newest = api.get(f"/v1/admin/keys/{key_id}/usage?limit=1", headers=ADMIN).json()["data"]
+    assert [(e["kind"], e["credits"], e["reason"]) for e in newest] == [
+        ("increment", 25, "invoice 7")
+    ]
 
     rerolled = api.post(f"/v1/admin/keys/{key_id}/reroll", json={"grace_seconds": 0}, headers=ADMIN)
     assert rerolled.status_code == 201
