@@ -66,8 +66,8 @@ class KeyCachingQuotaProvider:
     async def mint(self, plan: Plan) -> IssuedKey:
         return await self._inner.mint(plan)
 
-    async def refund(self, key_id: str, amount: int) -> None:
-        await self._inner.refund(key_id, amount)
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
+        await self._inner.refund(key_id, amount, job_id=job_id)
 
     async def describe(self, key: str) -> KeyInfo | None:
         return await self._inner.describe(key)

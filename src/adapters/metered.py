@@ -83,9 +83,9 @@ class MeteredQuotaProvider:
             self._metrics.credits_charged.inc(cost)
         return charge
 
-    async def refund(self, key_id: str, amount: int) -> None:
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         with self._timed("refund"):
-            await self._inner.refund(key_id, amount)
+            await self._inner.refund(key_id, amount, job_id=job_id)
         self._metrics.credits_refunded.inc(amount)
 
     async def describe(self, key: str) -> KeyInfo | None:
@@ -162,9 +162,9 @@ class MeteredCreditRefunder:
         self._metrics = metrics
         self._provider = provider
 
-    def refund(self, key_id: str, amount: int) -> None:
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         with timed(self._metrics.quota_duration, self._provider, "refund"):
-            self._inner.refund(key_id, amount)
+            self._inner.refund(key_id, amount, job_id=job_id)
         self._metrics.credits_refunded.inc(amount)
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from adapters import redis_ops_quota as ops
+from adapters.quota_keys import key_digest
 from adapters.redis_jobs_codec import JobKeys
 from adapters.redis_ops import AsyncRunner
 from adapters.redis_ops_quota import QuotaLayout
-from adapters.redis_quota import RefillBeliefs, key_digest
+from adapters.redis_quota import RefillBeliefs
 from domain.models import Charge, Job, JobDraft
 from domain.ports import Clock
 
@@ -24,9 +25,11 @@ from domain.ports import Clock
 class RedisJobAdmission:
     """JobAdmission for the local quota provider: charge and record atomically."""
 
-    def __init__(self, client: aioredis.Redis, clock: Clock, *, prefix: str = "ig") -> None:
+    def __init__(
+        self, client: aioredis.Redis, clock: Clock, *, prefix: str = "ig", ledger_ttl_days: int = 90
+    ) -> None:
         self._ops = AsyncRunner(client)
-        self._layout = QuotaLayout(prefix)
+        self._layout = QuotaLayout(prefix, ledger_ttl_days)
         self._jobs = JobKeys(prefix)
         self._beliefs = RefillBeliefs(clock)
 

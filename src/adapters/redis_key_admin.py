@@ -24,8 +24,9 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from adapters.redis_ledger import DAY_SECONDS, from_ms, lua_chunks, ms
-from adapters.redis_quota import START_CHARS, key_digest, new_key, new_key_id
+from adapters.quota_keys import START_CHARS, key_digest, new_key, new_key_id
+from adapters.redis_ledger import DAY_SECONDS, from_ms, ms
+from adapters.redis_ops import load_script
 from domain.credits import last_refill_at
 from domain.errors import InvalidRequest, QuotaUnavailable
 from domain.models import IssuedKey, Plan, Refill, RefillInterval
@@ -41,10 +42,8 @@ from domain.ports import Clock
 
 log = logging.getLogger("imagegate.quota")
 
-_LEDGER = "ledger_append.lua"
-_RECORD = "key_record.lua"
 # A rerolled key's record outlives its grace by this much, so a charge in between answers
-# EXPIRED rather than NOT_FOUND; then Redis deletes it (measured on the server's clock).
+# NOT_FOUND from its `revoke_at` (the injected clock); then Redis deletes it (the server's clock).
 REROLL_CLEANUP_SECONDS = DAY_SECONDS
 
 
@@ -108,14 +107,13 @@ class RedisKeyAdmin:
         self._clock = clock
         self._p = f"{key_prefix}:quota:"
         self._ledger_ttl = ledger_ttl_days * DAY_SECONDS
-        script = client.register_script
-        self._create = script(lua_chunks(_LEDGER, "key_admin_create.lua"))
-        self._get = script(lua_chunks(_RECORD, "key_admin_get.lua"))
-        self._list = script(lua_chunks("key_admin_list.lua"))
-        self._update = script(lua_chunks(_RECORD, "key_admin_update.lua"))
-        self._credits = script(lua_chunks(_LEDGER, _RECORD, "key_admin_credits.lua"))
-        self._reroll = script(lua_chunks(_LEDGER, _RECORD, "key_admin_reroll.lua"))
-        self._revoke = script(lua_chunks(_RECORD, "key_admin_revoke.lua"))
+
+        def script(name: str) -> Any:
+            return client.register_script(load_script(f"key_admin_{name}.lua"))
+
+        self._create, self._get, self._list = script("create"), script("get"), script("list")
+        self._update, self._credits = script("update"), script("credits")
+        self._reroll, self._revoke = script("reroll"), script("revoke")
 
     async def create(self, spec: KeySpec) -> tuple[IssuedKey, KeyView]:
         key, key_id = new_key(), new_key_id()

@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 
 import redis.asyncio
 
+from adapters.redis_ops import load_script
 from domain.errors import InvalidRequest
 from domain.operators import LedgerEntry, LedgerKind
 
 DAY_SECONDS = 86_400
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 _BATCH = 1000
-
-
-def lua_chunks(*names: str) -> str:
-    """Lua sources joined in order: chunks (function definitions) first, then the script."""
-    folder = resources.files("adapters.lua")
-    return "\n".join(folder.joinpath(name).read_text(encoding="utf-8") for name in names)
-
-
-LEDGER_APPEND_LUA = lua_chunks("ledger_append.lua")
-
-# KEYS[1] the ledger; ARGV as ledger_append's arguments after `stream`.
-_APPEND = LEDGER_APPEND_LUA + "\nledger_append(KEYS[1], unpack(ARGV))\nreturn 1\n"
 
 
 def ms(moment: datetime) -> int:
@@ -68,7 +56,7 @@ class RedisCreditLedger:
         self._redis = client
         self._prefix = f"{key_prefix}:quota:ledger:"
         self._ttl_seconds = ttl_days * DAY_SECONDS
-        self._append = client.register_script(_APPEND)
+        self._append = client.register_script(load_script("ledger_write.lua"))
 
     def stream(self, key_id: str) -> str:
         return self._prefix + key_id

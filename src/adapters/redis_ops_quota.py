@@ -6,6 +6,9 @@ Layout (``ig`` is the key prefix):
   setting (``interval``, ``amount``, ``day``), ``refilled_at`` (the last refill boundary
   applied, epoch seconds) and ``created_at``. The raw key is never stored.
 - ``ig:quota:id:<key id>`` — the SHA-256 of that key, for refunds and revocation by key id.
+- ``ig:quota:ledger:<key id>`` — the key's credit ledger (a stream, see `redis_ledger`); the
+  charge, refill and refund scripts append to it in the same step as the balance change.
+- ``ig:quota:refunded:<job id>`` — set by a job's refund, so a retried refund is not made twice.
 
 The refund and revoke scripts reach the record through the index entry, a key name built inside
 the script: fine on a single Redis/Valkey, not on Redis Cluster.
@@ -23,6 +26,7 @@ import redis
 from redis.typing import EncodableT
 
 from adapters.redis_jobs_codec import JobKeys, encode_draft, index_member, ms, record_bounds
+from adapters.redis_ledger import DAY_SECONDS
 from adapters.redis_ops import Op, text
 from domain.credits import last_refill_at
 from domain.errors import QuotaUnavailable
@@ -38,6 +42,19 @@ class QuotaLayout:
     """Where a key lives; shared by the API's provider and the worker's refunder."""
 
     prefix: str = "ig"
+    ledger_ttl_days: int = 90  # LEDGER_TTL_DAYS: how long ledger entries are kept
+
+    @property
+    def ledger_ttl_seconds(self) -> int:
+        return self.ledger_ttl_days * DAY_SECONDS
+
+    @property
+    def ledger_prefix(self) -> str:
+        return f"{self.prefix}:quota:ledger:"
+
+    def refund_mark(self, job_id: str | None) -> str:
+        """Marks a job's refund as made, so a retried refund is not made twice."""
+        return f"{self.prefix}:quota:refunded:{job_id}" if job_id else ""
 
     @property
     def record_prefix(self) -> str:
@@ -90,10 +107,11 @@ def refill_args(refill: Refill | None, now: datetime) -> list[EncodableT]:
 
 
 def charge(
-    layout: QuotaLayout, digest: str, cost: int, belief: Sequence[EncodableT]
+    layout: QuotaLayout, digest: str, cost: int, belief: Sequence[EncodableT], now: datetime
 ) -> Op[Verdict]:
+    ledger = [ms(now), layout.ledger_prefix, layout.ledger_ttl_seconds, ""]
     return Op(
-        "quota_charge.lua", [layout.record(digest)], [cost, *belief], Verdict.parse,
+        "quota_charge.lua", [layout.record(digest)], [cost, *belief, *ledger], Verdict.parse,
         unavailable("charge"),
     )  # fmt: skip
 
@@ -106,8 +124,8 @@ def admit(
     fields = encode_draft(draft)  # the script writes the owner: the charged key's id
     args: list[EncodableT] = [
         draft.charged, *belief, jobs.owner_index(""), expire_at, index_member(draft),
-        f"({cutoff}", ms(draft.created_at), draft.id,
-        *(item for pair in fields.items() for item in pair),
+        f"({cutoff}", ms(draft.created_at), draft.id, layout.ledger_prefix,
+        layout.ledger_ttl_seconds, *(item for pair in fields.items() for item in pair),
     ]  # fmt: skip
     keys = [layout.record(digest), jobs.job(draft.id), jobs.outbox]
     return Op("job_admit.lua", keys, args, Verdict.parse, unavailable("charge"))
@@ -117,12 +135,15 @@ def _balance(reply: Any) -> int | None:
     return None if reply is None else int(reply)
 
 
-def refund(layout: QuotaLayout, key_id: str, amount: int) -> Op[int | None]:
-    """The key's new balance; None when the key id is unknown or revoked."""
-    return Op(
-        "quota_refund.lua", [layout.index(key_id)], [layout.record_prefix, amount], _balance,
-        unavailable("refund"),
-    )  # fmt: skip
+def refund(
+    layout: QuotaLayout, key_id: str, amount: int, now: datetime, job_id: str | None = None
+) -> Op[int | None]:
+    """The key's balance after the refund (made once per job); None when the key id is unknown
+    or revoked."""
+    keys = [layout.index(key_id), layout.refund_mark(job_id)]
+    args = [layout.record_prefix, amount, ms(now), layout.ledger_prefix + key_id]
+    args += [layout.ledger_ttl_seconds, job_id or ""]
+    return Op("quota_refund.lua", keys, args, _balance, unavailable("refund"))
 
 
 def revoke(layout: QuotaLayout, key_id: str) -> Op[int]:

@@ -4,64 +4,40 @@ The layout and the operations are in `redis_ops_quota`. A charge is one EVALSHA
 (quota_charge.lua) that applies a due refill and then checks and subtracts the cost. The refill
 boundary is computed here with ``domain.credits`` for the refill setting this process believes
 the key has (`RefillBeliefs`); the script refuses a wrong belief (STALE_REFILL) without changing
-anything, and the charge is repeated with the setting it reported. A key's refill setting never
-changes after minting, so that second round trip happens at most once per key per process, and
-never when all keys share the configured plan.
+anything, and the charge is repeated with the setting it reported. A key's refill setting
+changes only when an operator moves it to another plan, so that second round trip is rare, and
+never happens when all keys share the configured plan. The same script checks disabled and
+expired keys and writes the ledger's refill and charge entries (lua/lib_quota_charge.lua).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 
 import redis
 import redis.asyncio
-from redis.typing import EncodableT, FieldT
+from redis.typing import EncodableT
 
 from adapters import redis_ops_quota as ops
+from adapters.clock import SystemClock
+from adapters.quota_keys import key_digest
+from adapters.redis_key_admin import RedisKeyAdmin
 from adapters.redis_ops import AsyncRunner, Op, SyncRunner
 from adapters.redis_ops_quota import (
     STALE_REFILL,
     QuotaLayout,
     Verdict,
     refill_args,
-    unavailable,
 )
-from domain.credits import last_refill_at
 from domain.errors import QuotaUnavailable
-from domain.models import Charge, IssuedKey, KeyInfo, KeyStatus, Plan, Refill, RefillInterval
+from domain.models import Charge, IssuedKey, KeyInfo, KeyStatus, Plan, Refill
+from domain.operators import KeySpec
 from domain.ports import Clock
 
 log = logging.getLogger("imagegate.quota")
 
-KEY_PREFIX = "ig_"
-KEY_ID_PREFIX = "key_"
-START_CHARS = 6  # "ig_" and three characters: enough to recognise a key, useless to guess it
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _REFILL_CACHE_SIZE = 10_000
-
-
-def base58(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    digits = ""
-    while number:
-        number, digit = divmod(number, 58)
-        digits = _BASE58[digit] + digits
-    return digits or _BASE58[0]
-
-
-def new_key() -> str:
-    return KEY_PREFIX + base58(secrets.token_bytes(16))  # 128 random bits, as Unkey's default
-
-
-def new_key_id() -> str:
-    return KEY_ID_PREFIX + base58(secrets.token_bytes(12))
-
-
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class RefillBeliefs:
@@ -96,40 +72,31 @@ class RefillBeliefs:
 
 
 class RedisQuotaProvider:
-    """QuotaProvider over Redis/Valkey. The client is the caller's: this never closes it."""
+    """QuotaProvider over Redis/Valkey. The client is the caller's: this never closes it.
 
-    def __init__(self, redis: redis.asyncio.Redis, clock: Clock, *, key_prefix: str = "ig") -> None:
-        self._redis = redis
+    A self-serve mint is an operator create on the plan (`RedisKeyAdmin.create`), so the key
+    has its plan, its mint entry in the ledger and its place in the listings."""
+
+    def __init__(
+        self,
+        redis: redis.asyncio.Redis,
+        clock: Clock,
+        *,
+        key_prefix: str = "ig",
+        ledger_ttl_days: int = 90,
+    ) -> None:
         self._ops = AsyncRunner(redis)
         self._clock = clock
-        self._layout = QuotaLayout(key_prefix)
+        self._layout = QuotaLayout(key_prefix, ledger_ttl_days)
         self._beliefs = RefillBeliefs(clock)
+        self._admin = RedisKeyAdmin(
+            redis, clock, key_prefix=key_prefix, ledger_ttl_days=ledger_ttl_days
+        )
 
     async def mint(self, plan: Plan) -> IssuedKey:
-        key, key_id = new_key(), new_key_id()
-        digest = key_digest(key)
-        boundary = last_refill_at(plan.refill, self._clock.now())
-        refill = plan.refill
-        record: dict[FieldT, EncodableT] = {
-            "id": key_id,
-            "start": key[:START_CHARS],
-            "remaining": plan.credits,
-            "interval": refill.interval.value if refill else RefillInterval.NONE.value,
-            "amount": refill.amount if refill else 0,
-            "day": refill.day if refill else 0,
-            # A fresh key starts in the current refill period: no refill until the next one.
-            "refilled_at": int(boundary.timestamp()) if boundary else 0,
-            "created_at": int(self._clock.now().timestamp()),
-        }
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self._layout.record(digest), mapping=record)
-                pipe.set(self._layout.index(key_id), digest)
-                await pipe.execute()
-        except redis.RedisError as exc:
-            raise unavailable("mint")(exc) from exc
-        self._beliefs.remember(digest, plan.refill)
-        return IssuedKey(key=key, key_id=key_id, credits=plan.credits)
+        issued, _ = await self._admin.create(KeySpec(plan))
+        self._beliefs.remember(key_digest(issued.key), plan.refill)
+        return issued
 
     async def charge(self, key: str, cost: int) -> Charge:
         return (await self._verify(key, cost)).charge()
@@ -140,9 +107,10 @@ class RedisQuotaProvider:
             return None
         return KeyInfo(verdict.key_id, verdict.start, verdict.remaining, verdict.refill)
 
-    async def refund(self, key_id: str, amount: int) -> None:
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         if amount > 0:
-            _refunded(await self._ops.run(ops.refund(self._layout, key_id, amount)), key_id, amount)
+            op = ops.refund(self._layout, key_id, amount, self._clock.now(), job_id)
+            _refunded(await self._ops.run(op), key_id, amount)
 
     async def revoke(self, key_id: str) -> None:
         await self._ops.run(ops.revoke(self._layout, key_id))
@@ -155,20 +123,31 @@ class RedisQuotaProvider:
             raise ValueError("cost must be >= 0")
         digest = key_digest(key)
         return await self._beliefs.charge(
-            self._ops, digest, lambda belief: ops.charge(self._layout, digest, cost, belief)
+            self._ops,
+            digest,
+            lambda belief: ops.charge(self._layout, digest, cost, belief, self._clock.now()),
         )
 
 
 class RedisCreditRefunder:
     """The worker's CreditRefunder over the same layout, with a synchronous client."""
 
-    def __init__(self, redis: redis.Redis, *, key_prefix: str = "ig") -> None:
+    def __init__(
+        self,
+        redis: redis.Redis,
+        *,
+        key_prefix: str = "ig",
+        ledger_ttl_days: int = 90,
+        clock: Clock | None = None,
+    ) -> None:
         self._ops = SyncRunner(redis)
-        self._layout = QuotaLayout(key_prefix)
+        self._layout = QuotaLayout(key_prefix, ledger_ttl_days)
+        self._clock = clock or SystemClock()
 
-    def refund(self, key_id: str, amount: int) -> None:
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         if amount > 0:
-            _refunded(self._ops.run(ops.refund(self._layout, key_id, amount)), key_id, amount)
+            op = ops.refund(self._layout, key_id, amount, self._clock.now(), job_id)
+            _refunded(self._ops.run(op), key_id, amount)
 
 
 def _refunded(balance: int | None, key_id: str, amount: int) -> None:

@@ -71,7 +71,7 @@ class UnkeyKeyAdmin:
         return await self.get(key_id)
 
     async def update_credits(
-        self, key_id: str, operation: CreditOperation, value: int
+        self, key_id: str, operation: CreditOperation, value: int, *, reason: str | None = None
     ) -> CreditChange | None:
         body = admin.update_credits(key_id, operation, value)
         current = await self._unkey.run(unkey.get_key(key_id))

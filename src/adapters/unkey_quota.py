@@ -74,6 +74,7 @@ class UnkeyQuotaProvider:
 
     async def mint(self, plan: Plan) -> IssuedKey:
         body = unkey.create_key_body(self._api_id, plan, recoverable=self._recoverable)
+        body["meta"] = {"plan": plan.name}  # as an operator's key: listed under its plan
         created = await self._unkey.run(unkey.call(unkey.CREATE_KEY, body, unkey.CreatedKey))
         self._refills.put(created.key_id, plan.refill)
         return IssuedKey(key=created.key, key_id=created.key_id, credits=plan.credits)
@@ -103,7 +104,7 @@ class UnkeyQuotaProvider:
         self._refills.put(details.key_id, refill)
         return KeyInfo(details.key_id, details.start, verdict.credits, refill)
 
-    async def refund(self, key_id: str, amount: int) -> None:
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         if amount > 0:
             await self._unkey.run(unkey.refund(key_id, amount))
 
@@ -143,7 +144,7 @@ class UnkeyCreditRefunder:
             base_url=base_url, root_key=root_key, timeout=timeout, transport=transport
         )
 
-    def refund(self, key_id: str, amount: int) -> None:
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         if amount > 0:
             self._unkey.run(unkey.refund(key_id, amount))
 

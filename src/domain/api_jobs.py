@@ -16,6 +16,7 @@ from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
 from domain.models import Charge, ImageRequest, Job, JobDraft
 from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
+from domain.pricing import FLAT, Pricing
 from domain.validation import validate_request
 
 log = logging.getLogger("imagegate.domain")
@@ -41,6 +42,7 @@ class SubmitGeneration:
     job_ttl: timedelta
     default_model: str
     allowed_models: frozenset[str] | None = None
+    pricing: Pricing = FLAT  # the plans file's: what the job is charged and refunded
 
     async def __call__(
         self, key: str, request: ImageRequest, *, request_id: str | None = None
@@ -49,7 +51,13 @@ class SubmitGeneration:
         if not self.queue.accepting():
             raise QueueUnavailable()  # known down: charge nothing rather than charge and refund
         now = self.clock.now()
-        draft = JobDraft.new(request=request, now=now, ttl=self.job_ttl, request_id=request_id)
+        draft = JobDraft.new(
+            request=request,
+            now=now,
+            ttl=self.job_ttl,
+            request_id=request_id,
+            charged=self.pricing.job_cost(request),
+        )
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)
@@ -67,7 +75,7 @@ class SubmitGeneration:
         try:
             amount = await self.jobs.claim_refund(job.id)
             if amount:
-                await self.quota.refund(job.owner, amount)
+                await self.quota.refund(job.owner, amount, job_id=job.id)
             await self.jobs.remove(job)
         except Exception as exc:  # the store is failing too: refund without bookkeeping
             log.warning("withdrawing %s via the store failed: %r", job.id, exc)
@@ -114,7 +122,7 @@ class CancelJob:
         amount = await self.jobs.claim_refund(job.id)
         if amount:
             try:
-                await self.quota.refund(job.owner, amount)
+                await self.quota.refund(job.owner, amount, job_id=job.id)
             except Exception:
                 await self.jobs.release_refund(job.id)
                 raise

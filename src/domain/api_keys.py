@@ -11,6 +11,7 @@ from datetime import datetime
 from domain import credits
 from domain.errors import InvalidKey, QuotaExceeded, RateLimited
 from domain.models import Charge, IssuedKey, KeyInfo, KeyStatus, Plan
+from domain.operator_errors import KeyDisabled, KeyExpired, SelfServeDisabled
 from domain.ports import QuotaProvider
 
 
@@ -25,11 +26,24 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class MintKey:
+    """A self-serve mint on the catalog's self-serve plan; None: the operator issues keys."""
+
     quota: QuotaProvider
-    plan: Plan
+    plan: Plan | None
 
     async def __call__(self) -> IssuedKey:
+        if self.plan is None:
+            raise SelfServeDisabled()
         return await self.quota.mint(self.plan)
+
+
+def raise_for_key(charge: Charge) -> None:
+    """A key refused as a key (not for its balance): disabled, expired or unknown."""
+    if charge.status is KeyStatus.DISABLED:
+        raise KeyDisabled()
+    if charge.status is KeyStatus.EXPIRED:
+        raise KeyExpired()
+    raise InvalidKey()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +55,8 @@ class Authenticate:
     async def __call__(self, key: str) -> Caller:
         charge = await self.quota.charge(key, 0)
         if not charge.accepted or charge.key_id is None:
-            raise InvalidKey()
+            raise_for_key(charge)
+        assert charge.key_id is not None
         return Caller(key=key, key_id=charge.key_id, charge=charge)
 
 
@@ -51,8 +66,9 @@ class DescribeKey:
 
     async def __call__(self, key: str) -> KeyInfo:
         info = await self.quota.describe(key)
-        if info is None:
-            raise InvalidKey()
+        if info is None:  # say why: disabled and expired keys are told apart
+            raise_for_key(await self.quota.charge(key, 0))
+        assert info is not None
         return info
 
 
@@ -79,4 +95,4 @@ def raise_for_refusal(charge: Charge, now: datetime) -> None:
         )
     if charge.status is KeyStatus.RATE_LIMITED:
         raise RateLimited()
-    raise InvalidKey()
+    raise_for_key(charge)

@@ -218,16 +218,21 @@ class JobDraft:
     created_at: datetime
     expires_at: datetime
     request_id: str | None = None
+    charged: int = 0  # the job's price in credits (see domain/pricing.py)
 
     @classmethod
     def new(
-        cls, *, request: ImageRequest, now: datetime, ttl: timedelta, request_id: str | None = None
+        cls,
+        *,
+        request: ImageRequest,
+        now: datetime,
+        ttl: timedelta,
+        request_id: str | None = None,
+        charged: int | None = None,
     ) -> JobDraft:
-        return cls(new_job_id(), request, now, now + ttl, request_id)
-
-    @property
-    def charged(self) -> int:
-        return self.request.n
+        """`charged` defaults to one credit per image."""
+        price = request.n if charged is None else charged
+        return cls(new_job_id(), request, now, now + ttl, request_id, price)
 
     def owned_by(self, key_id: str) -> Job:
         return Job(

@@ -192,7 +192,7 @@ class OperatorService:
             known = ", ".join(o.value for o in CreditOperation)
             raise InvalidRequest(f"`operation` is one of {known}.", field="operation") from None
         change = await self._admin.update_credits(
-            key_id, op, _count(value, "value", high=MAX_CREDITS)
+            key_id, op, _count(value, "value", high=MAX_CREDITS), reason=reason
         )
         if change is None:
             raise KeyNotFound()

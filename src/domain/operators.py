@@ -129,9 +129,10 @@ class KeyAdmin(Protocol):
     async def update(self, key_id: str, patch: KeyPatch) -> KeyView | None: ...
 
     async def update_credits(
-        self, key_id: str, operation: CreditOperation, value: int
+        self, key_id: str, operation: CreditOperation, value: int, *, reason: str | None = None
     ) -> CreditChange | None:
-        """Decrement clamps at 0. None: unknown key."""
+        """Decrement clamps at 0. None: unknown key. `reason` goes on the ledger entry of a
+        store that writes its own (the local one)."""
         ...
 
     async def reroll(self, key_id: str, grace_seconds: int) -> IssuedKey | None: ...

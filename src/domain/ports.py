@@ -39,7 +39,9 @@ class QuotaProvider(Protocol):
         """Verify `key` and subtract `cost` atomically; a refused charge subtracts nothing."""
         ...
 
-    async def refund(self, key_id: str, amount: int) -> None: ...
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
+        """Give `amount` back; a job's refund (with its `job_id`) is made at most once."""
+        ...
 
     async def describe(self, key: str) -> KeyInfo | None:
         """The key's state without spending anything; None when the key is not valid."""
@@ -53,7 +55,7 @@ class QuotaProvider(Protocol):
 class CreditRefunder(Protocol):
     """The worker's side of the quota: give credits back to a key id."""
 
-    def refund(self, key_id: str, amount: int) -> None: ...
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None: ...
 
 
 class JobStore(Protocol):

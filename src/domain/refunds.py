@@ -12,7 +12,7 @@ def refund_job(job: Job, *, ledger: JobTransitions, refunder: CreditRefunder) ->
     if not amount:
         return 0
     try:
-        refunder.refund(job.owner, amount)
+        refunder.refund(job.owner, amount, job_id=job.id)
     except Exception:
         ledger.release_refund(job.id)
         raise

@@ -21,9 +21,11 @@ from adapters.redis_rate_limit import RedisRateLimiter
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.operator_service import OperatorService
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobStore, QuotaProvider
+from domain.quotes import QuoteJob
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
-from entrypoints.factories import async_redis, build_image_store, build_quota
+from entrypoints.factories import async_redis, build_image_store, build_operators, build_quota
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
 from entrypoints.http.idempotency import IdempotencyStore
@@ -46,6 +48,9 @@ class ApiContainer:
     authenticate: Authenticate
     describe_key: DescribeKey
     revoke_key: RevokeKey
+    quote_job: QuoteJob
+    operators: OperatorService
+    admin_token: str | None  # ADMIN_TOKEN; None: the operator API answers 404
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
@@ -71,11 +76,14 @@ def bind_api(
     idempotency: IdempotencyStore,
     rate_limiter: RateLimiter,
     clock: Clock,
+    operators: OperatorService,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
+    catalog = settings.catalog
+    models = frozenset({settings.image_model})
     return ApiContainer(
         submit=SubmitGeneration(
             admission=admission or ChargeThenRecord(quota, jobs),
@@ -85,15 +93,19 @@ def bind_api(
             clock=clock,
             job_ttl=timedelta(seconds=settings.job_ttl_seconds),
             default_model=settings.image_model,
-            allowed_models=frozenset({settings.image_model}),
+            allowed_models=models,
+            pricing=catalog.pricing,
         ),
         get_job=GetJob(jobs),
         list_jobs=ListJobs(jobs),
         cancel_job=CancelJob(jobs, quota, clock),
-        mint_key=MintKey(quota, settings.plan),
+        mint_key=MintKey(quota, catalog.self_serve),
         authenticate=Authenticate(quota),
         describe_key=DescribeKey(quota),
         revoke_key=RevokeKey(quota),
+        quote_job=QuoteJob(quota, catalog.pricing, models),
+        operators=operators,
+        admin_token=settings.admin_token,
         mint_limit=MintLimit(
             rate_limiter,
             per_address=settings.mint_limit_per_address,
@@ -119,13 +131,18 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         from adapters.redis_admission import RedisJobAdmission
         from adapters.redis_quota import RedisQuotaProvider
 
-        local = RedisQuotaProvider(client, clock)
+        ttl = settings.ledger_ttl_days
+        local = RedisQuotaProvider(client, clock, ledger_ttl_days=ttl)
         admission = MeteredJobAdmission(
-            RedisJobAdmission(client, clock), metrics, provider=provider
+            RedisJobAdmission(client, clock, ledger_ttl_days=ttl), metrics, provider=provider
         )
         raw_quota = local
-    else:
-        raw_quota = build_quota(settings, client, clock)
+    else:  # Unkey keeps the balances; imagegate writes the ledger entries it sees
+        from adapters.ledgered_quota import LedgeredQuotaProvider
+        from adapters.redis_ledger import RedisCreditLedger
+
+        ledger = RedisCreditLedger(client, ttl_days=settings.ledger_ttl_days)
+        raw_quota = LedgeredQuotaProvider(build_quota(settings, client, clock), ledger, clock)
     quota: QuotaProvider = MeteredQuotaProvider(raw_quota, metrics, provider=provider)
     if settings.key_cache_seconds > 0:
         quota = KeyCachingQuotaProvider(quota, ttl_seconds=settings.key_cache_seconds)
@@ -136,6 +153,8 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     async def close_celery() -> None:
         celery.close()
 
+    operators, close_operators = build_operators(settings, client, clock)
+
     return bind_api(
         settings,
         quota=quota,
@@ -145,6 +164,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         idempotency=RedisIdempotencyStore(client),
         rate_limiter=RedisRateLimiter(client),
         clock=clock,
+        operators=operators,
         admission=admission,
-        closers=(relay.aclose, quota.aclose, client.aclose, close_celery),
+        closers=(relay.aclose, quota.aclose, close_operators, client.aclose, close_celery),
     )

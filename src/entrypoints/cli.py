@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from entrypoints import cli_keys
 from entrypoints.logs import setup_logging
 from entrypoints.settings import ConfigError, Settings
 
@@ -172,12 +173,15 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("api", help="the HTTP API (uvicorn)")
     commands.add_parser("worker", help="a Celery worker")
     commands.add_parser("doctor", help="check the configuration and the services it names")
+    cli_keys.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "doctor":  # reports configuration errors itself, with the rest
         from entrypoints.doctor import run as run_doctor
 
         sys.exit(run_doctor())
     settings = load_settings()
+    if args.command == "keys":
+        sys.exit(cli_keys.run(args, settings))
     if args.command == "dev":
         sys.exit(run_dev(settings))
     announce(settings)

@@ -6,6 +6,7 @@ at shutdown on it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 
 import redis
@@ -15,6 +16,8 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from adapters.fs_images import FilesystemImageStore
+from domain.operator_service import OperatorService
+from domain.operators import KeyAdmin
 from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
 from entrypoints.settings import ConfigError, Settings
 
@@ -60,7 +63,7 @@ def build_quota(settings: Settings, client: aioredis.Redis, clock: Clock) -> Quo
         )
     from adapters.redis_quota import RedisQuotaProvider
 
-    return RedisQuotaProvider(client, clock)
+    return RedisQuotaProvider(client, clock, ledger_ttl_days=settings.ledger_ttl_days)
 
 
 def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack) -> CreditRefunder:
@@ -73,10 +76,15 @@ def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack
             timeout=settings.unkey_timeout_seconds,
         )
         resources.callback(refunder.close)
-        return refunder
+        from adapters.clock import SystemClock
+        from adapters.ledgered_quota import LedgeredCreditRefunder
+
+        return LedgeredCreditRefunder(
+            refunder, client, SystemClock(), ttl_days=settings.ledger_ttl_days
+        )
     from adapters.redis_quota import RedisCreditRefunder
 
-    return RedisCreditRefunder(client)
+    return RedisCreditRefunder(client, ledger_ttl_days=settings.ledger_ttl_days)
 
 
 def build_generator(
@@ -118,3 +126,40 @@ def build_image_store(settings: Settings, *, max_connections: int = 50) -> Image
             max_connections=max_connections,
         )
     return FilesystemImageStore(settings.image_store_dir)
+
+
+def build_operators(
+    settings: Settings, client: aioredis.Redis, clock: Clock
+) -> tuple[OperatorService, Callable[[], Awaitable[None]]]:
+    """The operator use cases on the configured provider, and what closes what they opened.
+    The ledger is in Redis for both: on Unkey imagegate writes the entries it makes or sees."""
+    from adapters.redis_ledger import RedisCreditLedger
+
+    ttl = settings.ledger_ttl_days
+    ledger = RedisCreditLedger(client, ttl_days=ttl)
+    admin: KeyAdmin
+    if settings.quota_provider == "unkey":
+        from adapters.unkey_http import AsyncUnkey
+        from adapters.unkey_key_admin import UnkeyKeyAdmin
+
+        connection = AsyncUnkey(
+            base_url=settings.unkey_base_url,
+            root_key=_required(settings.unkey_root_key, "UNKEY_ROOT_KEY"),
+            timeout=settings.unkey_timeout_seconds,
+        )
+        admin = UnkeyKeyAdmin(
+            connection,
+            api_id=_required(settings.unkey_api_id, "UNKEY_API_ID"),
+            recoverable=settings.unkey_recoverable,
+        )
+        service = OperatorService(admin, ledger, settings.catalog, clock, record_changes=True)
+        return service, connection.aclose
+    from adapters.redis_key_admin import RedisKeyAdmin
+
+    admin = RedisKeyAdmin(client, clock, ledger_ttl_days=ttl)
+    service = OperatorService(admin, ledger, settings.catalog, clock, record_changes=False)
+    return service, _nothing
+
+
+async def _nothing() -> None:
+    """Nothing to close: the Redis client is the caller's."""

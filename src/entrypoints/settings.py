@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 
 from domain.errors import InvalidRequest
 from domain.models import Plan, RefillInterval
+from domain.plans import PlanCatalog, PlansFileError, load_plans
 from domain.validation import capabilities_for
 from entrypoints.variables import ENVIRONMENT_VARIABLES, VARIABLES
 
@@ -35,6 +36,15 @@ def _truthy(name: str, raw: str) -> bool:
     if value in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _plans(path: str | None) -> PlanCatalog | None:
+    if path is None:
+        return None
+    try:
+        return load_plans(Path(path))
+    except PlansFileError as exc:  # names the file, the problem and the line
+        raise ConfigError(f"PLANS_FILE: {exc}") from None
 
 
 def _integer(name: str, raw: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -116,6 +126,9 @@ class Settings:
     plan_refill_interval: RefillInterval = RefillInterval.DAILY
     plan_refill_amount: int = 10
     plan_refill_day: int = 1
+    plans: PlanCatalog | None = None  # PLANS_FILE, read and checked at startup
+    admin_token: str | None = field(default=None, repr=False)
+    ledger_ttl_days: int = 90
     placeholder_delay_ms: int = 0
     image_store_dir: Path = Path("./var/images")
     image_store_url: str | None = None  # s3://bucket/prefix: object storage instead of the dir
@@ -150,6 +163,16 @@ class Settings:
             self.plan_refill_amount,
             self.plan_refill_day,
         )
+
+    @property
+    def catalog(self) -> PlanCatalog:
+        """The plans file's catalog, or without one the single `default` plan from PLAN_*."""
+        if self.plans is not None:
+            return self.plans
+        return PlanCatalog.default(
+            self.plan_credits, self.plan_refill_interval, self.plan_refill_amount,
+            self.plan_refill_day,
+        )  # fmt: skip
 
     @property
     def task_time_limit(self) -> int:
@@ -236,6 +259,8 @@ class Settings:
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            plans=_plans(get("PLANS_FILE")),
+            admin_token=get("ADMIN_TOKEN"),
         )
         return cls(**values)  # type: ignore[arg-type]
 

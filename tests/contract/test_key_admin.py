@@ -1,8 +1,9 @@
 """One contract for the KeyAdmin port (operator key management), run against every provider's
-adapter through the `key_admin` fixture: today UnkeyKeyAdmin on the fake Unkey over loopback
-HTTP. Each param also supplies the provider's QuotaProvider (`quota`), to see a change the way
-callers do, and shares the test's `clock` with its store, so expiry and reroll grace are
-crossed without sleeping. Provider-specific checks belong in the adapters' own tests."""
+adapter through the `key_admin` fixture: UnkeyKeyAdmin on the fake Unkey over loopback HTTP,
+and RedisKeyAdmin on a real Valkey. Each param also supplies the provider's QuotaProvider
+(`quota`), to see a change the way callers do, and shares the test's `clock` with its store,
+so expiry and reroll grace are crossed without sleeping. Provider-specific checks belong in
+the adapters' own tests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis.asyncio
 
+from adapters.redis_key_admin import RedisKeyAdmin
+from adapters.redis_quota import RedisQuotaProvider
 from adapters.unkey_http import AsyncUnkey
 from adapters.unkey_key_admin import UnkeyKeyAdmin
 from adapters.unkey_quota import UnkeyQuotaProvider
@@ -34,7 +38,7 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
-@pytest.fixture(params=["unkey"])
+@pytest.fixture(params=["unkey", "local"])
 async def key_admin(request: pytest.FixtureRequest, clock: FrozenClock) -> AsyncIterator[KeyAdmin]:
     if request.param == "unkey":
         fake: FakeUnkeyServer = request.getfixturevalue("fake_unkey")
@@ -46,6 +50,11 @@ async def key_admin(request: pytest.FixtureRequest, clock: FrozenClock) -> Async
         yield UnkeyKeyAdmin(connection, api_id=fake.api_id)
         await connection.aclose()
         await quota.aclose()
+    else:
+        client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
+        request.node.stash[QUOTA] = RedisQuotaProvider(client, clock)
+        yield RedisKeyAdmin(client, clock)
+        await client.aclose()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ class MemoryQuota:
     keys: dict[str, str] = field(default_factory=dict)  # key → key id
     refunds: list[tuple[str, int]] = field(default_factory=list)
     fail_refunds: bool = False
+    refused: dict[str, KeyStatus] = field(default_factory=dict)  # key id → DISABLED | EXPIRED
 
     async def mint(self, plan: Plan) -> IssuedKey:
         key, key_id = "ig_" + secrets.token_hex(16), "key_" + secrets.token_hex(6)
@@ -43,6 +44,8 @@ class MemoryQuota:
         key_id = self.keys.get(key)
         if key_id is None:
             return Charge(KeyStatus.NOT_FOUND)
+        if key_id in self.refused:
+            return Charge(self.refused[key_id], key_id, self.balances[key_id])
         if self.balances[key_id] < cost:
             return Charge(KeyStatus.USAGE_EXCEEDED, key_id, self.balances[key_id])
         self.balances[key_id] -= cost
@@ -54,12 +57,12 @@ class MemoryQuota:
         self.refunds.append((key_id, amount))
         self.balances[key_id] += amount
 
-    async def refund(self, key_id: str, amount: int) -> None:
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         self.refund_sync(key_id, amount)
 
     async def describe(self, key: str) -> KeyInfo | None:
         key_id = self.keys.get(key)
-        if key_id is None:
+        if key_id is None or key_id in self.refused:
             return None
         return KeyInfo(key_id=key_id, start=key[:6], remaining=self.balances[key_id], refill=None)
 
@@ -74,7 +77,7 @@ class MemoryQuota:
 class MemoryRefunder:
     quota: MemoryQuota
 
-    def refund(self, key_id: str, amount: int) -> None:
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
         self.quota.refund_sync(key_id, amount)
 
 

@@ -82,7 +82,7 @@ class MemoryKeyAdmin:
         return view
 
     async def update_credits(
-        self, key_id: str, operation: CreditOperation, value: int
+        self, key_id: str, operation: CreditOperation, value: int, *, reason: str | None = None
     ) -> CreditChange | None:
         view = self.views.get(key_id)
         if view is None:

@@ -11,12 +11,14 @@ from litestar.testing import TestClient
 from adapters.prometheus_metrics import Metrics
 from adapters.redis_idempotency import Attempt, Begun, StoredResponse
 from adapters.redis_rate_limit import Verdict
+from domain.operator_service import OperatorService
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryImages, MemoryJobs, MemoryQueue, MemoryQuota
+from tests.fakes.operators import MemoryCreditLedger, MemoryKeyAdmin
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Fakes:
     images: MemoryImages = field(default_factory=MemoryImages)
     idempotency: MemoryIdempotency = field(default_factory=MemoryIdempotency)
     limiter: CountingRateLimiter = field(default_factory=CountingRateLimiter)
+    ledger: MemoryCreditLedger = field(default_factory=MemoryCreditLedger)
 
     def container(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
         return bind_api(
@@ -75,6 +78,13 @@ class Fakes:
             idempotency=self.idempotency,
             rate_limiter=self.limiter,
             clock=clock,
+            operators=OperatorService(
+                MemoryKeyAdmin(FrozenClock()),
+                self.ledger,
+                settings.catalog,
+                clock,
+                record_changes=True,
+            ),
         )
 
 

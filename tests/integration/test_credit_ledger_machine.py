@@ -5,13 +5,16 @@ Invariants after every step:
 - no key goes below zero, and its balance is exactly what the model expects;
 - credits charged - refunded = credits of jobs that ran or may still run: once a sweep has
   passed, no failed or canceled job keeps a credit;
-- no job is refunded twice (the quota saw exactly the refunds the jobs record).
+- no job is refunded twice (the quota saw exactly the refunds the jobs record);
+- the key's ledger entries sum to its balance (mint, priced charges, refunds, refills and an
+  operator's top-ups, set and clamped decrements).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 import redis
@@ -27,6 +30,8 @@ from hypothesis.stateful import (
 )
 
 from adapters.redis_jobs import RedisJobStore, RedisJobTransitions
+from adapters.redis_key_admin import RedisKeyAdmin
+from adapters.redis_ledger import RedisCreditLedger
 from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, SubmitGeneration
@@ -37,7 +42,9 @@ from domain.errors import (
     UpstreamUnavailable,
 )
 from domain.generation import RunGeneration, WorkerPolicy
-from domain.models import ImageRequest, Job, JobStatus, Plan, RefillInterval
+from domain.models import ImageRequest, Job, JobStatus, Plan, Quality, RefillInterval
+from domain.operators import CreditOperation
+from domain.pricing import Pricing
 from domain.sweeping import Sweep
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import MemoryImages, MemoryQueue, NoLeases, ScriptedGenerator
@@ -45,6 +52,7 @@ from tests.fakes.memory import MemoryImages, MemoryQueue, NoLeases, ScriptedGene
 PLAN = Plan.build(6, RefillInterval.DAILY, 6)
 POLICY = WorkerPolicy(max_attempts=3, lease_seconds=30)
 GRACE = timedelta(seconds=30)
+PRICING = Pricing(quality={"low": Fraction(1), "high": Fraction(3, 2)})  # high: 1.5 → 2 an image
 
 
 class CountingRefunder:
@@ -52,8 +60,8 @@ class CountingRefunder:
         self.inner = inner
         self.total = 0
 
-    def refund(self, key_id: str, amount: int) -> None:
-        self.inner.refund(key_id, amount)
+    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
+        self.inner.refund(key_id, amount, job_id=job_id)
         self.total += amount
 
 
@@ -69,6 +77,8 @@ class CreditLedgerMachine(RuleBasedStateMachine):
         self.clock = FrozenClock(datetime.now(UTC).replace(hour=12, minute=0))
         self.aredis = aioredis.Redis.from_url(self.redis_url)
         self.quota = RedisQuotaProvider(self.aredis, self.clock)
+        self.admin = RedisKeyAdmin(self.aredis, self.clock)
+        self.credit_ledger = RedisCreditLedger(self.aredis)
         self.jobs = RedisJobStore(self.aredis)
         self.ledger = RedisJobTransitions(self.sync)
         self.refunder = CountingRefunder(RedisCreditRefunder(self.sync))
@@ -103,7 +113,7 @@ class CreditLedgerMachine(RuleBasedStateMachine):
     def submit_generation(self) -> SubmitGeneration:
         return SubmitGeneration(
             ChargeThenRecord(self.quota, self.jobs), self.quota, self.jobs, self.queue,
-            self.clock, job_ttl=timedelta(days=30), default_model="placeholder",
+            self.clock, job_ttl=timedelta(days=30), default_model="placeholder", pricing=PRICING,
         )  # fmt: skip
 
     def submit_coro(self, request: ImageRequest):  # type: ignore[no-untyped-def]
@@ -111,17 +121,18 @@ class CreditLedgerMachine(RuleBasedStateMachine):
 
     # --- rules -------------------------------------------------------------------------
 
-    @rule(target=jobs_bundle, n=st.integers(1, 4))
-    def submit(self, n: int) -> str:
+    @rule(target=jobs_bundle, n=st.integers(1, 4), quality=st.sampled_from(["low", "high"]))
+    def submit(self, n: int, quality: str) -> str:
         self.swept = False
-        request = ImageRequest(prompt="p", n=n, model="placeholder")
+        request = ImageRequest(prompt="p", n=n, quality=Quality(quality), model="placeholder")
+        cost = n * (2 if quality == "high" else 1)
         try:
             submitted = self.run(self.submit_generation(self.key, request))
         except QuotaExceeded:
-            assert self.expected_balance < n
+            assert self.expected_balance < cost
             return "refused"
-        assert self.expected_balance >= n
-        self.expected_balance -= n
+        assert self.expected_balance >= cost and submitted.job.charged == cost
+        self.expected_balance -= cost
         self.job_ids.append(submitted.job.id)
         return submitted.job.id
 
@@ -188,7 +199,26 @@ class CreditLedgerMachine(RuleBasedStateMachine):
         amount = PLAN.refill.amount if PLAN.refill else 0
         self.expected_balance = max(self.expected_balance, amount)
 
+    @rule(
+        operation=st.sampled_from(list(CreditOperation)), value=st.integers(0, 8),
+    )  # fmt: skip
+    def operator_changes_credits(self, operation: CreditOperation, value: int) -> None:
+        """An operator's top-up, set or (clamped) decrement, between any two steps."""
+        self.swept = False
+        change = self.run(self.admin.update_credits(self.key_id, operation, value))
+        assert change is not None and change.before == self.expected_balance
+        self.expected_balance = {
+            CreditOperation.SET: value,
+            CreditOperation.INCREMENT: self.expected_balance + value,
+            CreditOperation.DECREMENT: max(0, self.expected_balance - value),
+        }[operation]
+
     # --- invariants --------------------------------------------------------------------
+
+    @invariant()
+    def the_ledger_sums_to_the_balance(self) -> None:
+        entries = self.run(self.credit_ledger.between(self.key_id, None, None))
+        assert sum(entry.credits for entry in entries) == self.expected_balance
 
     @invariant()
     def balance_matches_the_model_and_never_goes_negative(self) -> None:

@@ -10,8 +10,9 @@ import pytest
 import redis
 import redis.asyncio
 
+from adapters.quota_keys import key_digest
 from adapters.redis_key_admin import RedisKeyAdmin
-from adapters.redis_quota import RedisQuotaProvider, key_digest
+from adapters.redis_quota import RedisQuotaProvider
 from domain.errors import InvalidRequest
 from domain.models import Plan, RefillInterval
 from domain.operators import CreditOperation, KeyPatch, KeySpec

@@ -13,7 +13,6 @@ import redis.asyncio
 from adapters.redis_key_admin import RedisKeyAdmin
 from adapters.redis_ledger import RedisCreditLedger
 from adapters.redis_quota import RedisQuotaProvider
-from adapters.redis_quota_ledger import LEDGERED_CHARGE_LUA, LEDGERED_REFUND_LUA, LedgeredQuota
 from domain.errors import InvalidRequest
 from domain.models import KeyStatus, Plan, Refill, RefillInterval
 from domain.operators import CreditOperation, KeyPatch, KeySpec, LedgerEntry, LedgerKind
@@ -47,12 +46,8 @@ def admin(client: redis.asyncio.Redis, clock: FrozenClock) -> RedisKeyAdmin:
 
 
 @pytest.fixture
-def quota(client: redis.asyncio.Redis, clock: FrozenClock) -> LedgeredQuota:
-    return LedgeredQuota(
-        RedisQuotaProvider(client, clock),
-        client.register_script(LEDGERED_CHARGE_LUA),
-        client.register_script(LEDGERED_REFUND_LUA),
-    )
+def quota(client: redis.asyncio.Redis, clock: FrozenClock) -> RedisQuotaProvider:
+    return RedisQuotaProvider(client, clock)
 
 
 async def entries_sum(ledger: RedisCreditLedger, key_id: str) -> int:
@@ -60,22 +55,22 @@ async def entries_sum(ledger: RedisCreditLedger, key_id: str) -> int:
 
 
 async def test_every_balance_change_has_its_entry_so_the_sum_is_the_balance(
-    admin: RedisKeyAdmin, quota: LedgeredQuota, ledger: RedisCreditLedger, clock: FrozenClock
+    admin: RedisKeyAdmin, quota: RedisQuotaProvider, ledger: RedisCreditLedger, clock: FrozenClock
 ):
     issued, view = await admin.create(KeySpec(DAILY))
     key_id = view.key_id
-    await quota.charge(issued.key, 4, clock.now(), job_id="job_a")
-    await quota.refund(key_id, 4, clock.now(), job_id="job_a")
-    await quota.charge(issued.key, 9, clock.now(), job_id="job_b")
-    assert (await quota.charge(issued.key, 5, clock.now())).status is KeyStatus.USAGE_EXCEEDED
+    await quota.charge(issued.key, 4)
+    await quota.refund(key_id, 4, job_id="job_a")
+    await quota.charge(issued.key, 9)
+    assert (await quota.charge(issued.key, 5)).status is KeyStatus.USAGE_EXCEEDED
     clock.advance(days=1)  # the refill is applied by the next charge
-    await quota.charge(issued.key, 2, clock.now(), job_id="job_c")
+    await quota.charge(issued.key, 2)
     await admin.update_credits(key_id, CreditOperation.INCREMENT, 30)
     await admin.update_credits(key_id, CreditOperation.SET, 12)
     await admin.update_credits(key_id, CreditOperation.DECREMENT, 50)
     await admin.update_credits(key_id, CreditOperation.SET, 7)
     await admin.update(key_id, KeyPatch(enabled=False))
-    assert (await quota.charge(issued.key, 1, clock.now())).status is KeyStatus.DISABLED
+    assert (await quota.charge(issued.key, 1)).status is KeyStatus.DISABLED
     await admin.update(key_id, KeyPatch(enabled=True))
     new = await admin.reroll(key_id, grace_seconds=60)
     assert new is not None
@@ -84,11 +79,11 @@ async def test_every_balance_change_has_its_entry_so_the_sum_is_the_balance(
     kinds = [(e.kind.value, e.credits, e.balance, e.job_id) for e in reversed(entries)]
     assert kinds == [
         ("mint", 10, 10, None),
-        ("charge", -4, 6, "job_a"),
+        ("charge", -4, 6, None),
         ("refund", 4, 10, "job_a"),
-        ("charge", -9, 1, "job_b"),
+        ("charge", -9, 1, None),
         ("refill", 9, 10, None),
-        ("charge", -2, 8, "job_c"),
+        ("charge", -2, 8, None),
         ("increment", 30, 38, None),
         ("set", -26, 12, None),
         ("decrement", -12, 0, None),
@@ -97,15 +92,43 @@ async def test_every_balance_change_has_its_entry_so_the_sum_is_the_balance(
     ]
     assert await entries_sum(ledger, key_id) == 0
     assert await entries_sum(ledger, new.key_id) == 7 == (await admin.get(new.key_id)).remaining  # type: ignore[union-attr]
-    await quota.charge(new.key, 3, clock.now())
+    await quota.charge(new.key, 3)
     assert await entries_sum(ledger, new.key_id) == 4 == (await admin.get(new.key_id)).remaining  # type: ignore[union-attr]
 
 
 async def test_a_refund_to_an_unknown_key_writes_nothing(
-    quota: LedgeredQuota, ledger: RedisCreditLedger, clock: FrozenClock
+    quota: RedisQuotaProvider, ledger: RedisCreditLedger, clock: FrozenClock
 ):
-    assert await quota.refund("key_gone", 3, clock.now()) is None
+    await quota.refund("key_gone", 3, job_id="job_a")
     assert await ledger.between("key_gone", None, None) == []
+
+
+async def test_a_jobs_refund_is_made_and_entered_once_however_often_it_is_retried(
+    admin: RedisKeyAdmin, quota: RedisQuotaProvider, ledger: RedisCreditLedger
+):
+    issued, view = await admin.create(KeySpec(DAILY))
+    await quota.charge(issued.key, 4)
+
+    for _ in range(3):  # a retry after a lost reply, or a sweeper re-owing the refund
+        await quota.refund(view.key_id, 4, job_id="job_a")
+
+    entries = await ledger.between(view.key_id, None, None)
+    assert [e.kind for e in entries].count(LedgerKind.REFUND) == 1
+    assert (await admin.get(view.key_id)).remaining == 10 == await entries_sum(ledger, view.key_id)  # type: ignore[union-attr]
+
+
+async def test_a_self_serve_mint_has_its_plan_its_mint_entry_and_a_place_in_listings(
+    admin: RedisKeyAdmin, quota: RedisQuotaProvider, ledger: RedisCreditLedger
+):
+    issued = await quota.mint(DAILY)
+
+    view = await admin.get(issued.key_id)
+    assert view is not None and (view.plan, view.remaining) == ("free", 10)
+    assert [(e.kind, e.credits) for e in await ledger.between(issued.key_id, None, None)] == [
+        (LedgerKind.MINT, 10)
+    ]
+    listed, _ = await admin.list(plan="free", external_id=None, cursor=None, limit=10)
+    assert [v.key_id for v in listed] == [issued.key_id]
 
 
 async def test_pages_go_newest_first_without_repeats_while_entries_are_added(

@@ -14,7 +14,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.retry import Retry as SyncRetry
 
-from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider, key_digest
+from adapters.quota_keys import key_digest
+from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
 from domain.errors import QuotaUnavailable
 from domain.models import KeyStatus, Plan, RefillInterval
 from tests.fakes.clock import FrozenClock
@@ -45,7 +46,9 @@ def everything_stored(sync_redis: redis.Redis) -> str:
     dump = []
     for name in sync_redis.scan_iter():
         kind = sync_redis.type(name)
-        value = sync_redis.hgetall(name) if kind == b"hash" else sync_redis.get(name)
+        read = {b"hash": sync_redis.hgetall, b"zset": lambda n: sync_redis.zrange(n, 0, -1)}
+        read[b"stream"] = lambda n: sync_redis.xrange(n)
+        value = read.get(kind, sync_redis.get)(name)
         dump.append(f"{name!r}={value!r}")
     return "\n".join(dump)
 
@@ -58,8 +61,10 @@ async def test_only_the_keys_sha256_is_stored(quota: RedisQuotaProvider, sync_re
 
     assert issued.key not in stored
     assert key_digest(issued.key) in stored and issued.key_id in stored
+    record, ledger = f"ig:quota:key:{key_digest(issued.key)}", f"ig:quota:ledger:{issued.key_id}"
+    listings = ["ig:quota:keys:seq", "ig:quota:keys", "ig:quota:keys:plan:default"]
     assert sorted(sync_redis.scan_iter()) == sorted(
-        [f"ig:quota:key:{key_digest(issued.key)}".encode(), f"ig:quota:id:{issued.key_id}".encode()]
+        name.encode() for name in [record, f"ig:quota:id:{issued.key_id}", ledger, *listings]
     )
 
 
@@ -73,7 +78,8 @@ async def test_a_charge_is_one_round_trip(quota: RedisQuotaProvider, sync_redis:
     calls = {name: value["calls"] for name, value in sync_redis.info("commandstats").items()}
     assert calls["cmdstat_evalsha"] == 1
     # Everything else ran inside that script (or is this test's own bookkeeping).
-    inside = {"cmdstat_hmget", "cmdstat_hset", "cmdstat_hincrby"}
+    inside = {"cmdstat_hmget", "cmdstat_hset", "cmdstat_hincrby", "cmdstat_xrevrange"}
+    inside |= {"cmdstat_xadd", "cmdstat_expire"}  # the charge's ledger entry
     assert set(calls) <= {"cmdstat_evalsha", "cmdstat_info", "cmdstat_config|resetstat", *inside}
 
 

@@ -114,6 +114,7 @@ async def test_create_key_sends_the_plan_as_v2_credits(
         "prefix": "ig",
         "credits": credits,
         "recoverable": False,
+        "meta": {"plan": plan.name},  # a self-serve key is listed under its plan, as an operator's
     }
 
 

@@ -4,15 +4,17 @@
 -- KEYS[1] the key's record, KEYS[2] the job, KEYS[3] the outbox
 -- ARGV[1..4] as quota_charge.lua; ARGV[5] owner-index prefix, ARGV[6] expire at (epoch s),
 -- ARGV[7] index member, ARGV[8] index cutoff, ARGV[9] outbox score (ms), ARGV[10] job id,
--- ARGV[11..] the job's fields but its owner, as name-value pairs.
+-- ARGV[11] ledger prefix, ARGV[12] ledger ttl (s) (the outbox score is the charge's now),
+-- ARGV[13..] the job's fields but its owner, as name-value pairs.
 --
 -- The owner index's name is built here from the key's id (which only the record knows): fine
 -- on a single Redis/Valkey, not on Redis Cluster.
 --#include lib_quota_charge.lua
-local verdict = charge(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local verdict = charge(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[9], ARGV[11],
+  ARGV[12], ARGV[10])
 if verdict[1] ~= 'VALID' then return verdict end
 local index = ARGV[5] .. verdict[2]
-redis.call('HSET', KEYS[2], 'owner', verdict[2], unpack(ARGV, 11))
+redis.call('HSET', KEYS[2], 'owner', verdict[2], unpack(ARGV, 13))
 redis.call('EXPIREAT', KEYS[2], ARGV[6])
 redis.call('ZADD', index, 0, ARGV[7])
 redis.call('ZREMRANGEBYLEX', index, '-', ARGV[8])

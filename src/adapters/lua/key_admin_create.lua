@@ -1,5 +1,4 @@
 -- Create a key: its record, its id index, the listing indexes and the ledger's mint entry.
--- (ledger_append.lua is prepended.)
 --
 -- KEYS[1]  the new record, <prefix>:quota:key:<digest>
 -- ARGV[1]  <prefix>:quota:   ARGV[2] digest   ARGV[3] key id   ARGV[4] now (epoch ms)
@@ -7,6 +6,7 @@
 -- ARGV[9..] the record's other fields, as name-value pairs
 --
 -- Returns the listing sequence number given to the key.
+--#include ledger_append.lua
 local p = ARGV[1]
 local seq = redis.call('INCR', p .. 'keys:seq')
 redis.call('HSET', KEYS[1], 'id', ARGV[3], 'remaining', ARGV[6], 'plan', ARGV[7],

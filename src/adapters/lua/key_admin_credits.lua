@@ -1,11 +1,12 @@
 -- Set, increment or decrement (clamped at 0) a key's balance, with its ledger entry.
--- (ledger_append.lua and key_record.lua are prepended.)
 --
 -- ARGV[1]  <prefix>:quota:   ARGV[2] key id   ARGV[3] set | increment | decrement
 -- ARGV[4]  value (>= 0)      ARGV[5] now (epoch ms)   ARGV[6] ledger ttl (s)
 -- ARGV[7]  reason ('' none)
 --
 -- Returns {before, after}, or an empty list when the id is unknown.
+--#include ledger_append.lua
+--#include key_record.lua
 local p = ARGV[1]
 local record = key_record(p, ARGV[2])
 if not record then

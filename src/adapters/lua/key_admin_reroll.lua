@@ -1,7 +1,7 @@
 -- Reroll a key: a new key (new id, new secret) with the old one's plan, settings and balance.
 -- The balance moves by a `reroll` ledger entry on each key; the old key keeps authenticating
--- (with no credits and no refill) until its grace ends, and its record is deleted a while
--- after that. (ledger_append.lua and key_record.lua are prepended.)
+-- (with no credits and no refill) until its grace ends, then answers NOT_FOUND as Unkey's
+-- revoked key does (`revoke_at`), and its record is deleted a while after that.
 --
 -- KEYS[1]  the new record, <prefix>:quota:key:<new digest>
 -- ARGV[1]  <prefix>:quota:   ARGV[2] old key id   ARGV[3] new digest   ARGV[4] new key id
@@ -10,6 +10,8 @@
 -- ARGV[10] created_at of the new key (epoch s)
 --
 -- Returns the balance moved, or nil when the old id is unknown.
+--#include ledger_append.lua
+--#include key_record.lua
 local p = ARGV[1]
 local old, old_index = key_record(p, ARGV[2])
 if not old then
@@ -44,7 +46,7 @@ if expires and expires < ends then
   ends = expires
 end
 redis.call('HSET', old, 'remaining', 0, 'interval', 'none', 'expires_at',
-  string.format('%d', ends))
+  string.format('%d', ends), 'revoke_at', ARGV[8])
 redis.call('EXPIRE', old, ARGV[9])
 redis.call('EXPIRE', old_index, ARGV[9])
 

@@ -1,9 +1,10 @@
 -- Revoke a key by its id: its record, its id index and its listing entries. Its ledger stays
--- until it expires (LEDGER_TTL_DAYS), for the record. (key_record.lua is prepended.)
+-- until it expires (LEDGER_TTL_DAYS), for the record.
 --
 -- ARGV[1]  <prefix>:quota:   ARGV[2] key id
 --
 -- Returns 1 when a key was revoked, 0 when the id was unknown.
+--#include key_record.lua
 local p = ARGV[1]
 local record, index = key_record(p, ARGV[2])
 if not record then

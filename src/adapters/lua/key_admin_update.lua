@@ -1,10 +1,11 @@
 -- Change a key's settings (never its balance): fields, and the plan index when the plan
--- changes. (key_record.lua is prepended.)
+-- changes.
 --
 -- ARGV[1]  <prefix>:quota:   ARGV[2] key id
 -- ARGV[3..] fields to set, as name-value pairs
 --
 -- Returns the record's HGETALL after the change, or an empty list when the id is unknown.
+--#include key_record.lua
 local p = ARGV[1]
 local record = key_record(p, ARGV[2])
 if not record then

@@ -1,4 +1,4 @@
--- Chunk: append an entry to a key's credit ledger. Prepend this file to a script that changes a
+-- Chunk: append an entry to a key's credit ledger. Include this file in a script that changes a
 -- balance and call ledger_append in the same script, so the entry and the change are one atomic
 -- step (DESIGN "Ledger": the sum of a key's entries equals its balance).
 --

@@ -12,7 +12,7 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import jobs, keys, ops, playground
+from entrypoints.http import admin, jobs, keys, ops, playground, quotes, usage
 from entrypoints.http.auth import KeyCookies
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
@@ -59,6 +59,9 @@ def create_app(
             jobs.read_jobs,
             jobs.cancel,
             jobs.read_image,
+            quotes.create_quote,
+            usage.my_usage,
+            admin.ROUTER,
             ops.healthz,
             ops.readyz,
             metrics_route,
@@ -72,6 +75,7 @@ def create_app(
             quota_headers=quota_headers,
             key_cookies=KeyCookies(secure=settings.cookie_secure),
             sync_wait_seconds=settings.sync_wait_seconds,
+            default_model=settings.image_model,
         ),
         exception_handlers=exception_handlers(quota_headers),
         on_startup=[start],

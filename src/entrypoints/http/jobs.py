@@ -14,7 +14,7 @@ from litestar.params import Parameter
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
 from domain.errors import ImageNotFound, JobNotFound
-from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
+from domain.models import Job, JobStatus
 from domain.ports import ImageStore
 from entrypoints.http.auth import AnyRequest, require_credential
 from entrypoints.http.deps import AS_GIVEN
@@ -24,6 +24,7 @@ from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempote
 from entrypoints.http.observability import request_id_of
 from entrypoints.http.problems import problem_response, problem_responses, status_for_job_error
 from entrypoints.http.quota_headers import QuotaHeaders
+from entrypoints.http.quotes import image_request_of
 from entrypoints.http.schemas import (
     GenerationBody,
     JobList,
@@ -39,14 +40,7 @@ _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECA
 
 
 async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
-    image_request = ImageRequest(
-        prompt=data.prompt,
-        n=data.n,
-        size=data.size,
-        quality=Quality(data.quality),
-        output_format=OutputFormat(data.output_format),
-        model=data.model or submit.default_model,
-    )
+    image_request = image_request_of(data, submit.default_model)
     key = require_credential(request).key
     submitted = await submit(key, image_request, request_id=request_id_of(request))
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})

@@ -20,7 +20,7 @@ from entrypoints.http.schemas import KeyCreated, MeOut, me_out
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@post("/v1/keys", status_code=201, tags=["keys"], responses=problem_responses(429, 503))
+@post("/v1/keys", status_code=201, tags=["keys"], responses=problem_responses(403, 429, 503))
 async def create_key(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Response[KeyCreated]:
@@ -36,7 +36,7 @@ async def create_key(
     )
 
 
-@post("/authorize", status_code=303, tags=["seed"], responses=problem_responses(429, 503))
+@post("/authorize", status_code=303, tags=["seed"], responses=problem_responses(403, 429, 503))
 async def authorize(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Redirect:

@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from domain import errors
+from domain.operator_errors import KeyNotFound
 from entrypoints.http.auth import AnyRequest
 from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.schemas import Problem
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.QuotaExceeded, 429),
     (errors.RateLimited, 429),
     (errors.JobNotFound, 404),
+    (KeyNotFound, 404),
     (errors.ImageNotFound, 404),
     (errors.JobNotCancelable, 409),
     (errors.Conflict, 409),

@@ -1,0 +1,173 @@
+"""The operator API under /v1/admin (DESIGN "Operators"): keys on plans, credits, reroll,
+revoke, usage. Behind `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; without
+ADMIN_TOKEN every route here answers 404, as if it did not exist."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Response, Router, delete, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
+
+from domain.errors import Unauthenticated
+from domain.operator_service import OperatorService
+from domain.operators import UNSET
+from domain.ports import Clock
+from entrypoints.http.admin_schemas import (
+    BucketsOut,
+    CreditsBody,
+    KeyCreateBody,
+    KeyIssuedOut,
+    KeyOut,
+    KeyPage,
+    KeyPatchBody,
+    RemainingOut,
+    RerollBody,
+    RerolledOut,
+    UsageOut,
+    key_issued_out,
+    key_out,
+)
+from entrypoints.http.deps import AS_GIVEN
+from entrypoints.http.guards import require_json
+from entrypoints.http.problems import problem_responses
+from entrypoints.http.usage import Bucket, From, Limit, To, usage_answer
+
+NO_STORE = {"Cache-Control": "no-store"}
+READ_ERRORS = problem_responses(401, 404, 422, 503)
+WRITE_ERRORS = problem_responses(400, 401, 404, 413, 415, 422, 503)
+
+
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A guard, so nothing is read before it passes: 404 without ADMIN_TOKEN; 401 for a
+    missing or wrong token (a caller's key included)."""
+    admin_token: str | None = connection.app.state.container.admin_token
+    if not admin_token:
+        raise NotFoundException()
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    given = token.strip().encode() if scheme.lower() == "bearer" else b""
+    if not hmac.compare_digest(given, admin_token.encode()):
+        raise Unauthenticated("The operator API needs `Authorization: Bearer <ADMIN_TOKEN>`.")
+
+
+Operator = Annotated[OperatorService, AS_GIVEN]
+KeyId = Annotated[str, Parameter(max_length=100)]
+
+
+def _unset(value: Any) -> Any:
+    return UNSET if value is msgspec.UNSET else value
+
+
+@post("/keys", status_code=201, tags=["admin"], guards=[require_json],
+      responses=WRITE_ERRORS)  # fmt: skip
+async def create_key(
+    data: KeyCreateBody, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
+) -> Response[KeyIssuedOut]:
+    """Create a key on a plan; `credits` overrides the plan's starting balance. The raw `key`
+    is shown only in this answer. Operator-issued keys do not count against the mint limits."""
+    issued, view = await operators.create_key(
+        data.plan, name=data.name, external_id=data.external_id, meta=data.meta,
+        expires_at=data.expires_at, credits=data.credits,
+    )  # fmt: skip
+    answer = key_issued_out(issued.key, view, clock.now())
+    return Response(answer, status_code=201, headers=NO_STORE)
+
+
+@get("/keys", tags=["admin"], responses=READ_ERRORS)
+async def list_keys(
+    operators: Operator,
+    clock: Annotated[Clock, AS_GIVEN],
+    plan: str | None = None,
+    external_id: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Response[KeyPage]:
+    """Keys, oldest first, filtered by `plan` and `external_id`; pass `next_cursor` back as
+    `cursor` for the next page."""
+    views, next_cursor = await operators.list_keys(
+        plan=plan, external_id=external_id, cursor=cursor, limit=limit
+    )
+    now = clock.now()
+    return Response(KeyPage([key_out(v, now) for v in views], next_cursor), headers=NO_STORE)
+
+
+@get("/keys/{key_id:str}", tags=["admin"], responses=READ_ERRORS)
+async def show_key(
+    key_id: KeyId, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
+) -> Response[KeyOut]:
+    """A key's view: plan, settings, credits and `start`; never the raw key."""
+    view = await operators.show_key(key_id)
+    return Response(key_out(view, clock.now()), headers=NO_STORE)
+
+
+@patch("/keys/{key_id:str}", tags=["admin"], guards=[require_json],
+       responses=WRITE_ERRORS)  # fmt: skip
+async def patch_key(
+    key_id: KeyId,
+    data: KeyPatchBody,
+    operators: Operator,
+    clock: Annotated[Clock, AS_GIVEN],
+) -> Response[KeyOut]:
+    """Change `plan`, `name`, `meta`, `enabled` or `expires_at` (null clears it). A plan change
+    keeps the balance and applies the new plan's refill from now on."""
+    view = await operators.patch_key(
+        key_id, plan=_unset(data.plan), name=_unset(data.name), meta=_unset(data.meta),
+        enabled=_unset(data.enabled), expires_at=_unset(data.expires_at),
+    )  # fmt: skip
+    return Response(key_out(view, clock.now()), headers=NO_STORE)
+
+
+@post("/keys/{key_id:str}/credits", status_code=200, tags=["admin"],
+      guards=[require_json], responses=WRITE_ERRORS)  # fmt: skip
+async def change_credits(
+    key_id: KeyId, data: CreditsBody, operators: Operator
+) -> Response[RemainingOut]:
+    """Set, increment or decrement (clamped at 0) the balance; each change is a ledger entry."""
+    change = await operators.change_credits(key_id, data.operation, data.value, reason=data.reason)
+    return Response(RemainingOut(change.after), headers=NO_STORE)
+
+
+@post("/keys/{key_id:str}/reroll", status_code=201, tags=["admin"],
+      guards=[require_json], responses=WRITE_ERRORS)  # fmt: skip
+async def reroll_key(key_id: KeyId, data: RerollBody, operators: Operator) -> Response[RerolledOut]:
+    """A new key (new `key_id`) with the same plan, settings and balance; the old key stops
+    working after `grace_seconds`."""
+    issued = await operators.reroll_key(key_id, data.grace_seconds)
+    return Response(RerolledOut(issued.key, issued.key_id), status_code=201, headers=NO_STORE)
+
+
+@delete("/keys/{key_id:str}", status_code=204, tags=["admin"], responses=READ_ERRORS)
+async def revoke_key(key_id: KeyId, operators: Operator) -> None:
+    """Revoke a key: it stops working at once."""
+    await operators.revoke_key(key_id)
+
+
+@get("/keys/{key_id:str}/usage", tags=["admin"], responses=READ_ERRORS)
+async def key_usage(
+    key_id: KeyId,
+    operators: Operator,
+    bucket: Bucket = None,
+    from_: From = None,
+    to: To = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Response[UsageOut | BucketsOut]:
+    """That key's credit ledger, as `GET /v1/me/usage` answers it."""
+    answer = await usage_answer(
+        operators, key_id, bucket=bucket, first=from_, last=to,
+        cursor=cursor, limit=limit, check_key=True,
+    )  # fmt: skip
+    return Response(answer, headers=NO_STORE)
+
+
+ROUTER = Router(
+    "/v1/admin",
+    route_handlers=[create_key, list_keys, show_key, patch_key, change_credits, reroll_key,
+                    revoke_key, key_usage],
+    guards=[admin_only],
+)  # fmt: skip

@@ -1,0 +1,50 @@
+"""Quotes: what a generation would cost the caller, without spending anything."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, post
+
+from domain.models import ImageRequest, OutputFormat, Quality
+from domain.quotes import QuoteJob
+from entrypoints.http.auth import AnyRequest, require_credential
+from entrypoints.http.guards import require_json, strict_body
+from entrypoints.http.problems import problem_responses
+from entrypoints.http.schemas import GenerationBody
+
+
+class QuoteOut(msgspec.Struct):
+    credits: int  # what a submit of this body is charged (and a refund gives back)
+    remaining: int | None  # the caller's balance now
+    affordable: bool
+
+
+def image_request_of(data: GenerationBody, default_model: str) -> ImageRequest:
+    """The body as the domain's request, its model resolved (pricing may depend on it)."""
+    return ImageRequest(
+        prompt=data.prompt,
+        n=data.n,
+        size=data.size,
+        quality=Quality(data.quality),
+        output_format=OutputFormat(data.output_format),
+        model=data.model or default_model,
+    )
+
+
+@post(
+    "/v1/quotes",
+    status_code=200,
+    tags=["images"],
+    guards=[require_json, strict_body(GenerationBody)],
+    responses=problem_responses(400, 401, 413, 415, 422, 503),
+)
+async def create_quote(
+    request: AnyRequest, data: GenerationBody, quote_job: QuoteJob, default_model: str
+) -> Response[QuoteOut]:
+    """Price a generation body as `POST /v1/images/generations` would charge it: `credits`,
+    the caller's `remaining` balance and whether it is `affordable`. Spends nothing."""
+    quote = await quote_job(require_credential(request).key, image_request_of(data, default_model))
+    return Response(
+        QuoteOut(credits=quote.credits, remaining=quote.remaining, affordable=quote.affordable),
+        headers={"Cache-Control": "no-store"},
+    )

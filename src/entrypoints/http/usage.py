@@ -1,0 +1,59 @@
+"""Usage: the caller's credit ledger (`GET /v1/me/usage`), entries newest first or day buckets.
+The operator's twin, `GET /v1/admin/keys/{key_id}/usage`, answers through `usage_answer`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from litestar import Response, get
+from litestar.params import Parameter
+
+from domain.api_keys import Caller
+from domain.operator_service import OperatorService
+from entrypoints.http.admin_schemas import BucketsOut, UsageOut, buckets_out, usage_out
+from entrypoints.http.problems import problem_responses
+
+Bucket = Annotated[Literal["day"] | None, Parameter(description="`day`: totals per UTC day")]
+From = Annotated[date | None, Parameter(query="from", description="first day (UTC), with bucket")]
+To = Annotated[date | None, Parameter(query="to", description="last day (UTC), with bucket")]
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+USAGE_ERRORS = problem_responses(401, 422, 503)
+
+
+async def usage_answer(
+    operators: OperatorService,
+    key_id: str,
+    *,
+    bucket: str | None,
+    first: date | None,
+    last: date | None,
+    cursor: str | None,
+    limit: int,
+    check_key: bool,
+) -> UsageOut | BucketsOut:
+    if bucket == "day":
+        days = await operators.usage_by_day(key_id, first=first, last=last, check_key=check_key)
+        return buckets_out(days)
+    page = await operators.usage(key_id, cursor=cursor, limit=limit, check_key=check_key)
+    return usage_out(page)
+
+
+@get("/v1/me/usage", tags=["keys"], responses=USAGE_ERRORS)
+async def my_usage(
+    caller: Caller,
+    operators: OperatorService,
+    bucket: Bucket = None,
+    from_: From = None,
+    to: To = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Response[UsageOut | BucketsOut]:
+    """The caller's credit ledger: `{data: [entry…] newest first, next_cursor, totals}`; with
+    `bucket=day`, `{buckets: [{date, charged, refunded}]}` from `from` to `to` (default: the
+    last 30 days). Pass `next_cursor` back as `cursor` for the next page."""
+    answer = await usage_answer(
+        operators, caller.key_id, bucket=bucket, first=from_, last=to, cursor=cursor,
+        limit=limit, check_key=False,
+    )  # fmt: skip
+    return Response(answer, headers={"Cache-Control": "private, no-cache"})
