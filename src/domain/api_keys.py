@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from domain import credits
 from domain.errors import InvalidKey, QuotaExceeded, RateLimited
@@ -37,7 +38,7 @@ class MintKey:
         return await self.quota.mint(self.plan)
 
 
-def raise_for_key(charge: Charge) -> None:
+def raise_for_key(charge: Charge) -> NoReturn:
     """A key refused as a key (not for its balance): disabled, expired or unknown."""
     if charge.status is KeyStatus.DISABLED:
         raise KeyDisabled()
@@ -54,10 +55,10 @@ class Authenticate:
 
     async def __call__(self, key: str) -> Caller:
         charge = await self.quota.charge(key, 0)
-        if not charge.accepted or charge.key_id is None:
+        key_id = charge.key_id
+        if not charge.accepted or key_id is None:
             raise_for_key(charge)
-        assert charge.key_id is not None
-        return Caller(key=key, key_id=charge.key_id, charge=charge)
+        return Caller(key=key, key_id=key_id, charge=charge)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,6 @@ class DescribeKey:
         info = await self.quota.describe(key)
         if info is None:  # say why: disabled and expired keys are told apart
             raise_for_key(await self.quota.charge(key, 0))
-        assert info is not None
         return info
 
 
