@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
-from domain.api_keys import Caller
+from domain.api_keys import Authenticate, Caller
 from domain.errors import ImageNotFound, JobNotFound
 from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
 from domain.ports import ImageStore
@@ -35,7 +35,13 @@ from entrypoints.http.schemas import (
 
 log = logging.getLogger("imagegate.api")
 MAX_WAIT_SECONDS = 60.0
-_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE | re.ASCII)
+
+
+def requested_wait(prefer: str) -> str | None:
+    """The seconds of a `Prefer: wait=N` header, as sent (ASCII digits only), or None."""
+    match = _PREFER_WAIT.search(prefer)
+    return match[1] if match else None
 
 
 async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
@@ -92,6 +98,7 @@ async def create_generation(
     submit: SubmitGeneration,
     idempotency: Annotated[IdempotencyStore, AS_GIVEN],
     quota_headers: QuotaHeaders,
+    authenticate: Authenticate,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
@@ -113,6 +120,7 @@ async def create_generation(
     return await idempotent(
         idempotency,
         api_key=require_credential(request).key,
+        authenticate=authenticate,
         idempotency_key=idempotency_key,
         fp=fingerprint(request.url.path, data),
         run=run,
@@ -169,11 +177,10 @@ async def read_job(
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
     job = await get_job(job_id, owner=caller.key_id)
     headers = _job_headers(job)
-    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
-    if match and not job.status.terminal:
-        wait = min(float(match[1]), MAX_WAIT_SECONDS)
-        job = await wait_for_job(job, get_job, wait)
-        headers = {**_job_headers(job), "Preference-Applied": f"wait={match[1]}"}
+    wait = requested_wait(request.headers.get("prefer", ""))
+    if wait is not None and not job.status.terminal:
+        job = await wait_for_job(job, get_job, min(float(wait), MAX_WAIT_SECONDS))
+        headers = {**_job_headers(job), "Preference-Applied": f"wait={wait}"}
     charge = caller.charge
     return Response(
         job_out(job), headers={**headers, **quota_headers(charge.remaining, charge.refill)}
