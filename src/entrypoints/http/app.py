@@ -19,6 +19,7 @@ from entrypoints.http.observability import RequestIdEcho, RequestObservability
 from entrypoints.http.observability import metrics as metrics_route
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.quota_headers import QuotaHeaders
+from entrypoints.http.security_headers import add_security_headers
 from entrypoints.settings import Settings
 
 log = logging.getLogger("imagegate.api")
@@ -65,7 +66,7 @@ def create_app(
             *playground.ROUTES,
         ],
         middleware=[RequestObservability(metrics)],
-        before_send=[RequestIdEcho(metrics)],
+        before_send=[RequestIdEcho(metrics), add_security_headers],
         dependencies=dependencies(
             clock=clock,
             metrics=metrics,
