@@ -21,7 +21,7 @@ from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
-from entrypoints.http.observability import request_id_of
+from entrypoints.http.observability import COUNTS_SUBMISSIONS, record_accepted, request_id_of
 from entrypoints.http.problems import problem_response, problem_responses, status_for_job_error
 from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.schemas import (
@@ -55,6 +55,7 @@ async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGener
     )
     key = require_credential(request).key
     submitted = await submit(key, image_request, request_id=request_id_of(request))
+    record_accepted(request)
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted
 
@@ -90,6 +91,7 @@ SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
     status_code=202,
     tags=["images"],
     guards=[require_json, STRICT_GENERATION_BODY],
+    opt=COUNTS_SUBMISSIONS,
     responses=SUBMIT_ERRORS,
 )
 async def create_generation(
@@ -159,6 +161,7 @@ generate_image_seed = post(
     status_code=200,
     tags=["seed"],
     guards=[require_json, STRICT_GENERATION_BODY],
+    opt=COUNTS_SUBMISSIONS,
     responses={**SUBMIT_ERRORS, **problem_responses(502)},
 )(_generate_image_seed)
 generate_image_seed_hyphen = post(
@@ -167,6 +170,7 @@ generate_image_seed_hyphen = post(
     tags=["seed"],
     include_in_schema=False,
     guards=[require_json, STRICT_GENERATION_BODY],
+    opt=COUNTS_SUBMISSIONS,
 )(_generate_image_seed)
 
 
