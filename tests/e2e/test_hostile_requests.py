@@ -78,3 +78,22 @@ def test_two_authorization_field_lines_are_refused(api: Stack) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
     assert b"ambiguous_credentials" in answer
+
+
+def test_behind_a_trusted_tls_proxy_the_public_origin_is_our_own(
+    api: Stack, make_stack: type[Stack]
+) -> None:
+    public = {
+        "Origin": "https://imagegate.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "imagegate.example",
+    }
+    with api.client() as client:  # no TRUSTED_PROXIES: a client's X-Forwarded-* is not believed
+        assert client.post("/v1/keys", headers=public).status_code == 403
+    proxied = make_stack({"TRUSTED_PROXIES": "127.0.0.1"})
+    proxied.start_api()
+    with proxied.client() as client:
+        assert client.post("/v1/keys", headers=public).status_code == 201
+        client.cookies.clear()
+        foreign = {**public, "Origin": "https://evil.example"}
+        assert client.post("/v1/keys", headers=foreign).status_code == 403

@@ -13,7 +13,8 @@ from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
 from entrypoints.http import jobs, keys, ops, playground
-from entrypoints.http.auth import KeyCookies
+from entrypoints.http.auth import TRUSTED_PROXIES_STATE, KeyCookies
+from entrypoints.http.client_address import parse_networks
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
 from entrypoints.http.observability import metrics as metrics_route
@@ -77,7 +78,7 @@ def create_app(
         exception_handlers=exception_handlers(quota_headers),
         on_startup=[start],
         on_shutdown=[stop],
-        state=State({}),
+        state=State({TRUSTED_PROXIES_STATE: parse_networks(settings.trusted_proxies)}),
         openapi_config=OpenAPIConfig(
             title="imagegate",
             version="0.1.0",

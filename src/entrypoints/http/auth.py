@@ -12,10 +12,12 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from domain.errors import Forbidden, Unauthenticated
+from entrypoints.http.client_address import from_trusted_proxy
 
 AnyRequest: TypeAlias = Request[Any, Any, Any]
 
 COOKIE_NAME = "imagegate_key"
+TRUSTED_PROXIES_STATE = "trusted_proxies"  # app.state: the parsed TRUSTED_PROXIES
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _COOKIE_MAX_AGE = 400 * 86_400  # browsers cap cookie lifetimes at 400 days
 
@@ -103,8 +105,19 @@ def _origin_of(url: str) -> str:
 
 
 def _own_origin(request: AnyRequest) -> str:
-    host = request.headers.get("host", "")
-    return f"{request.url.scheme}://{host}".lower()
+    """The origin the browser sees. Behind a proxy of ours (`TRUSTED_PROXIES`) that terminates
+    TLS or rewrites Host, it is the one the proxy forwards; otherwise the connection's."""
+    scheme, host = request.url.scheme, request.headers.get("host", "")
+    proxies = getattr(request.app.state, TRUSTED_PROXIES_STATE, ())
+    if from_trusted_proxy(request.client.host if request.client else None, proxies):
+        scheme = _last(request.headers.get("x-forwarded-proto")) or scheme
+        host = _last(request.headers.get("x-forwarded-host")) or host
+    return f"{scheme}://{host}".lower()
+
+
+def _last(header: str | None) -> str:
+    """The value the proxy nearest us added (the others are whatever the client claimed)."""
+    return header.rsplit(",", 1)[-1].strip() if header else ""
 
 
 def key_cookie(key: str, *, secure: bool) -> Cookie:
