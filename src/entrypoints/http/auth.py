@@ -20,6 +20,7 @@ COOKIE_NAME = "imagegate_key"
 TRUSTED_PROXIES_STATE = "trusted_proxies"  # app.state: the parsed TRUSTED_PROXIES
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _COOKIE_MAX_AGE = 400 * 86_400  # browsers cap cookie lifetimes at 400 days
+_CROSS_SITE = "A request from another site may not use or set the key cookie; send a Bearer key."
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +84,13 @@ def refuse_cross_origin(request: AnyRequest) -> None:
     origin = request.headers.get("origin")
     if origin:
         if origin == "null" or _origin_of(origin) != _own_origin(request):
-            raise Forbidden("Cross-origin requests may not use the key cookie; send a Bearer key.")
+            raise Forbidden(_CROSS_SITE)
         return
     referer = request.headers.get("referer")
     if referer and _origin_of(referer) != _own_origin(request):
-        raise Forbidden("Cross-site requests may not use the key cookie; send a Bearer key.")
+        raise Forbidden(_CROSS_SITE)
     if request.headers.get("sec-fetch-site") in {"cross-site", "same-site"}:
-        raise Forbidden("Cross-site requests may not use the key cookie; send a Bearer key.")
+        raise Forbidden(_CROSS_SITE)
 
 
 def same_origin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
