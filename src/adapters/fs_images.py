@@ -6,15 +6,13 @@ folder, so an attempt that lost its job deletes only what it wrote."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from domain.models import GeneratedImage, StoredImage
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from domain.validation import is_safe_id
 
 
 class FilesystemImageStore:
@@ -22,7 +20,7 @@ class FilesystemImageStore:
         self._root = Path(root)
 
     def _dir(self, job_id: str, attempt: int) -> Path:
-        if not _SAFE_ID.match(job_id):  # ids come from URLs: never let one escape the root
+        if not is_safe_id(job_id):  # ids come from URLs: never let one escape the root
             raise ValueError("invalid job id")
         return self._root / job_id / str(int(attempt))
 
@@ -57,7 +55,7 @@ class FilesystemImageStore:
                 stale = directory.is_dir() and directory.stat().st_mtime < cutoff
             except FileNotFoundError:  # another worker's sweeper got there first
                 continue
-            if stale and _SAFE_ID.match(directory.name):
+            if stale and is_safe_id(directory.name):
                 shutil.rmtree(directory, ignore_errors=True)
                 purged += 1
         return purged

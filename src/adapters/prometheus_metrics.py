@@ -21,6 +21,7 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 _GENERATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0)
 _QUOTA_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 UNMATCHED_ROUTE = "unmatched"
+SUBMISSION_OUTCOMES = ("accepted", "quota_exceeded", "invalid", "unavailable")
 # Clients may send any token as a method: anything else is "OTHER", so labels stay bounded.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -50,6 +51,14 @@ class Metrics:
             ["status", "error_code"],
             registry=r,
         )
+        self.jobs_submitted = Counter(
+            "imagegate_jobs_submitted",
+            "Job submissions, by outcome: accepted, quota_exceeded, invalid, unavailable.",
+            ["outcome"],
+            registry=r,
+        )
+        for outcome in SUBMISSION_OUTCOMES:  # every outcome charted from 0, not from its first
+            self.jobs_submitted.labels(outcome)
         self.credits_charged = Counter(
             "imagegate_credits_charged", "Credits taken from keys by accepted charges.", registry=r
         )
@@ -82,6 +91,9 @@ class Metrics:
         self.http_requests.labels(*labels).inc()
         if seconds is not None:
             self.http_duration.labels(*labels).observe(seconds)
+
+    def job_submitted(self, outcome: str) -> None:
+        self.jobs_submitted.labels(outcome).inc()
 
     def job_finished(self, status: str, error_code: str | None) -> None:
         self.jobs_finished.labels(status, error_code or "none").inc()

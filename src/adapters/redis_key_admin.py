@@ -144,7 +144,7 @@ class RedisKeyAdmin:
     async def list(
         self, *, plan: str | None, external_id: str | None, cursor: str | None, limit: int
     ) -> tuple[list[KeyView], str | None]:
-        if cursor is not None and not cursor.isdigit():
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
             raise InvalidRequest("The cursor is not one this API gave.", field="cursor")
         if external_id is not None:
             index, only = f"keys:ext:{external_id}", plan or ""

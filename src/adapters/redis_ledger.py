@@ -19,7 +19,7 @@ from domain.errors import InvalidRequest
 from domain.operators import LedgerEntry, LedgerKind
 
 DAY_SECONDS = 86_400
-_STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}", re.ASCII)
 _BATCH = 1000
 
 

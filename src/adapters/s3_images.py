@@ -10,7 +10,6 @@ the bucket's lifecycle rule (docs/DEPLOY.md), not ours: S3 does that better than
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,8 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from domain.errors import StoreUnavailable
 from domain.models import GeneratedImage, StoredImage
+from domain.validation import is_safe_id
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -59,7 +58,7 @@ class S3ImageStore:
         return cls(s3_client(endpoint_url=endpoint_url, **client), bucket, prefix)
 
     def _attempt_prefix(self, job_id: str, attempt: int) -> str:
-        if not _SAFE_ID.match(job_id):  # ids come from URLs: never let one name another key
+        if not is_safe_id(job_id):  # ids come from URLs: never let one name another key
             raise ValueError("invalid job id")
         return f"{self._prefix}{job_id}/{int(attempt)}/"
 

@@ -21,7 +21,7 @@ from domain.operator_errors import UnknownPlan
 from domain.pricing import FLAT, Pricing
 
 PLAN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # part of Redis key names: keep it plain
-_SIZE = re.compile(r"auto|\d{1,5}x\d{1,5}")
+_SIZE = re.compile(r"auto|[0-9]{1,5}x[0-9]{1,5}", re.ASCII)
 
 
 class PlansFileError(ValueError):

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from domain.errors import InvalidRequest
 from domain.models import ImageRequest, OutputFormat, Quality
 
-_SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
-_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+# Every pattern here is used whole (`fullmatch`) and ASCII: `$` also matches before a final
+# newline, and `\d` takes any script's digits (which `int()` then reads).
+_SIZE = re.compile(r"([0-9]{1,5})x([0-9]{1,5})", re.ASCII)
+_SNAPSHOT = re.compile(r"(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 
 STANDARD_SIZES = frozenset({"1024x1024", "1536x1024", "1024x1536", "auto"})
 
@@ -68,9 +72,17 @@ RETIRED_MODELS: dict[str, str] = {
 }
 
 
+def is_safe_id(value: str) -> bool:
+    """Whether a job id (from a URL) is safe in a path or an object key: 1-64 of [A-Za-z0-9_-]."""
+    return _SAFE_ID.fullmatch(value) is not None
+
+
 def capabilities_for(model: str) -> ModelCapabilities:
     """What `model` accepts; InvalidRequest for retired or unknown models."""
-    family = _SNAPSHOT.sub("", model)
+    if not _MODEL.fullmatch(model):
+        raise InvalidRequest(f"Unknown model {model!r}.", field="model")
+    snapshot = _SNAPSHOT.fullmatch(model)
+    family = snapshot[1] if snapshot else model
     if family in RETIRED_MODELS or family.startswith("dall-e"):
         why = RETIRED_MODELS.get(family, "is retired")
         raise InvalidRequest(f"Model {model!r} {why}; use a GPT image model.", field="model")
@@ -108,7 +120,7 @@ def validate_request(request: ImageRequest, allowed_models: frozenset[str] | Non
 def _validate_size(size: str, caps: ModelCapabilities) -> None:
     if size in caps.sizes:
         return
-    match = _SIZE.match(size)
+    match = _SIZE.fullmatch(size)
     free = caps.free_sizes
     if free is None or match is None:
         allowed = ", ".join(sorted(caps.sizes))

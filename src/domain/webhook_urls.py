@@ -54,7 +54,7 @@ METADATA_ADDRESSES = frozenset(
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+_NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+", re.ASCII)  # used whole
 _UNSAFE_CHARS = re.compile(r"[\s\\\x00-\x1f\x7f]")
 
 
@@ -121,9 +121,9 @@ def parse_ipv4_loosely(host: str) -> ipaddress.IPv4Address | None:
     A host whose last label is numeric is an IPv4 address to browsers and to `inet_aton`, so it is
     judged as one; one that is numeric but out of range is refused rather than sent to DNS."""
     labels = host.split(".")
-    if not labels or not _NUMERIC_LABEL.match(labels[-1]):
+    if not labels or not _NUMERIC_LABEL.fullmatch(labels[-1]):
         return None
-    if len(labels) > 4 or not all(_NUMERIC_LABEL.match(label) for label in labels):
+    if len(labels) > 4 or not all(_NUMERIC_LABEL.fullmatch(label) for label in labels):
         raise InvalidWebhookUrl("webhook.url has a malformed numeric host.")
     values = [_parse_ipv4_part(label) for label in labels]
     *head, last = values

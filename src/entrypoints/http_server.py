@@ -20,6 +20,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 _TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"content-type: application/problem+json\r\n"
+    b"x-content-type-options: nosniff\r\n"
     b"connection: close\r\n"
     b"content-length: %d\r\n\r\n%s"
 )

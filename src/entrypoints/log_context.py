@@ -16,7 +16,7 @@ from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "x-request-id"
 # Short and safe to echo, log and store: no spaces, quotes, control characters or CRLF.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,63}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,63}", re.ASCII)  # used whole
 
 request_id_var: ContextVar[str | None] = ContextVar("imagegate_request_id", default=None)
 job_id_var: ContextVar[str | None] = ContextVar("imagegate_job_id", default=None)
@@ -28,7 +28,7 @@ def new_request_id() -> str:
 
 def accept_request_id(raw: str | None) -> str:
     """The caller's X-Request-ID when it is short and safe, else a fresh one."""
-    if raw and _REQUEST_ID.match(raw):
+    if raw and _REQUEST_ID.fullmatch(raw):
         return raw
     return new_request_id()
 

@@ -70,6 +70,7 @@ def test_an_oversized_header_block_is_refused_with_431(api: Stack) -> None:
     sock.close()
     assert answer.startswith(b"HTTP/1.1 431 "), (refused_while_sending, answer[:200])
     assert b"headers_too_large" in answer
+    assert b"x-content-type-options: nosniff" in answer.lower()  # like every other response
 
 
 def test_a_normal_request_with_headers_under_the_limit_is_served(api: Stack) -> None:

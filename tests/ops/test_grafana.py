@@ -44,6 +44,7 @@ def test_the_dashboard_charts_jobs_credits_queue_and_http() -> None:
     named = dashboard_series()
     for series in (
         "imagegate_jobs_finished_total",
+        "imagegate_jobs_submitted_total",
         "imagegate_credits_charged_total",
         "imagegate_queue_depth",
         "imagegate_http_request_duration_seconds_bucket",

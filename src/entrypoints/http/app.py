@@ -13,12 +13,14 @@ from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
 from entrypoints.http import admin, jobs, keys, ops, playground, quotes, usage
-from entrypoints.http.auth import KeyCookies
+from entrypoints.http.auth import TRUSTED_PROXIES_STATE, KeyCookies
+from entrypoints.http.client_address import parse_networks
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
 from entrypoints.http.observability import metrics as metrics_route
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.quota_headers import QuotaHeaders
+from entrypoints.http.security_headers import add_security_headers
 from entrypoints.settings import Settings
 
 log = logging.getLogger("imagegate.api")
@@ -68,7 +70,7 @@ def create_app(
             *playground.ROUTES,
         ],
         middleware=[RequestObservability(metrics)],
-        before_send=[RequestIdEcho(metrics)],
+        before_send=[RequestIdEcho(metrics), add_security_headers],
         dependencies=dependencies(
             clock=clock,
             metrics=metrics,
@@ -80,7 +82,7 @@ def create_app(
         exception_handlers=exception_handlers(quota_headers),
         on_startup=[start],
         on_shutdown=[stop],
-        state=State({}),
+        state=State({TRUSTED_PROXIES_STATE: parse_networks(settings.trusted_proxies)}),
         openapi_config=OpenAPIConfig(
             title="imagegate",
             version="0.1.0",

@@ -20,6 +20,11 @@ def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     return any(ip in network for network in proxies)
 
 
+def from_trusted_proxy(peer: str | None, proxies: tuple[Network, ...]) -> bool:
+    """Whether the connection comes from one of our proxies, whose X-Forwarded-* we believe."""
+    return peer is not None and _trusted(peer, proxies)
+
+
 def client_address(
     peer: str | None, forwarded_for: str | None, proxies: tuple[Network, ...]
 ) -> str:

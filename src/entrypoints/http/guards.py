@@ -1,4 +1,4 @@
-"""Request-level protections: JSON bodies only, and a limit on minting keys."""
+"""Request-level protections: decodable JSON bodies only, and a limit on minting keys."""
 
 from __future__ import annotations
 
@@ -16,18 +16,34 @@ from adapters.redis_rate_limit import Verdict
 from domain.errors import RateLimited
 from entrypoints.http.auth import AnyRequest
 from entrypoints.http.client_address import Network, client_address
+from entrypoints.http.problems import MalformedJson
 
 MINT_WINDOW_SECONDS = 3600
 
 
-def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard: refuse a body that is not JSON before anything parses it (415)."""
+async def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: refuse a body that is not JSON (415) or cannot be decoded (400) before anything
+    parses it. Decoding it whole here catches what a typed decode may trip over later, or
+    not at all: nesting deeper than the interpreter's recursion limit, invalid UTF-8."""
     media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise HTTPException(
             status_code=415,
             detail="Send the request body as JSON with `Content-Type: application/json`.",
         )
+    if isinstance(connection, Request):
+        raw = await connection.body()
+        if raw and not decodes(raw):
+            raise MalformedJson()
+
+
+def decodes(raw: bytes) -> bool:
+    """Whether `raw` is JSON msgspec can decode (nesting is bounded by the recursion limit)."""
+    try:
+        msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    return True
 
 
 class RateLimiter(Protocol):
@@ -98,7 +114,9 @@ def strict_body(
                 extra=[{"key": match[1] if match else "body", "message": message}],
             ) from None
         except msgspec.DecodeError:
-            return  # malformed JSON: Litestar answers 400
+            return  # no body: Litestar says one is required (a broken one: require_json did)
+        except RecursionError:
+            raise MalformedJson() from None
 
     return guard
 
@@ -106,6 +124,6 @@ def strict_body(
 def _lenient_accepts(raw: bytes, struct: type[msgspec.Struct]) -> bool:
     try:
         msgspec.convert(msgspec.json.decode(raw), type=struct, strict=False)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
     return True

@@ -78,6 +78,7 @@ async def idempotent(
     store: IdempotencyStore,
     *,
     api_key: str,
+    authenticate: Callable[[str], Awaitable[object]],
     idempotency_key: str | None,
     fp: str,
     run: Callable[[], Awaitable[Response[Any]]],
@@ -88,6 +89,9 @@ async def idempotent(
         raise InvalidRequest(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", field="Idempotency-Key"
         )
+    # A stored answer is the key's data: a revoked or unknown key gets none of it, and leaves
+    # no pending record behind (authenticated before `begin`).
+    await authenticate(api_key)
     scope = _scope(api_key)
     attempt = await store.begin(scope, idempotency_key, fp)
     if attempt.state is Begun.PENDING:

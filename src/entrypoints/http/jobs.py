@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
-from domain.api_keys import Caller
+from domain.api_keys import Authenticate, Caller
 from domain.errors import ImageNotFound, JobNotFound
 from domain.models import Job, JobStatus
 from domain.ports import ImageStore
@@ -21,7 +21,7 @@ from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
-from entrypoints.http.observability import request_id_of
+from entrypoints.http.observability import COUNTS_SUBMISSIONS, record_accepted, request_id_of
 from entrypoints.http.problems import problem_response, problem_responses, status_for_job_error
 from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.quotes import image_request_of
@@ -36,13 +36,20 @@ from entrypoints.http.schemas import (
 
 log = logging.getLogger("imagegate.api")
 MAX_WAIT_SECONDS = 60.0
-_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE | re.ASCII)
+
+
+def requested_wait(prefer: str) -> str | None:
+    """The seconds of a `Prefer: wait=N` header, as sent (ASCII digits only), or None."""
+    match = _PREFER_WAIT.search(prefer)
+    return match[1] if match else None
 
 
 async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
     image_request = image_request_of(data, submit.default_model)
     key = require_credential(request).key
     submitted = await submit(key, image_request, request_id=request_id_of(request))
+    record_accepted(request)
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted
 
@@ -78,6 +85,7 @@ SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
     status_code=202,
     tags=["images"],
     guards=[require_json, STRICT_GENERATION_BODY],
+    opt=COUNTS_SUBMISSIONS,
     responses=SUBMIT_ERRORS,
 )
 async def create_generation(
@@ -86,6 +94,7 @@ async def create_generation(
     submit: SubmitGeneration,
     idempotency: Annotated[IdempotencyStore, AS_GIVEN],
     quota_headers: QuotaHeaders,
+    authenticate: Authenticate,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
@@ -107,6 +116,7 @@ async def create_generation(
     return await idempotent(
         idempotency,
         api_key=require_credential(request).key,
+        authenticate=authenticate,
         idempotency_key=idempotency_key,
         fp=fingerprint(request.url.path, data),
         run=run,
@@ -145,6 +155,7 @@ generate_image_seed = post(
     status_code=200,
     tags=["seed"],
     guards=[require_json, STRICT_GENERATION_BODY],
+    opt=COUNTS_SUBMISSIONS,
     responses={**SUBMIT_ERRORS, **problem_responses(502)},
 )(_generate_image_seed)
 generate_image_seed_hyphen = post(
@@ -153,6 +164,7 @@ generate_image_seed_hyphen = post(
     tags=["seed"],
     include_in_schema=False,
     guards=[require_json, STRICT_GENERATION_BODY],
+    opt=COUNTS_SUBMISSIONS,
 )(_generate_image_seed)
 
 
@@ -163,11 +175,10 @@ async def read_job(
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
     job = await get_job(job_id, owner=caller.key_id)
     headers = _job_headers(job)
-    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
-    if match and not job.status.terminal:
-        wait = min(float(match[1]), MAX_WAIT_SECONDS)
-        job = await wait_for_job(job, get_job, wait)
-        headers = {**_job_headers(job), "Preference-Applied": f"wait={match[1]}"}
+    wait = requested_wait(request.headers.get("prefer", ""))
+    if wait is not None and not job.status.terminal:
+        job = await wait_for_job(job, get_job, min(float(wait), MAX_WAIT_SECONDS))
+        headers = {**_job_headers(job), "Preference-Applied": f"wait={wait}"}
     charge = caller.charge
     return Response(
         job_out(job), headers={**headers, **quota_headers(charge.remaining, charge.refill)}

@@ -10,7 +10,7 @@ from litestar.response import Redirect
 from domain import credits
 from domain.api_keys import DescribeKey, MintKey, RevokeKey
 from domain.ports import Clock
-from entrypoints.http.auth import AnyRequest, KeyCookies, require_credential
+from entrypoints.http.auth import AnyRequest, KeyCookies, require_credential, same_origin_only
 from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.guards import MintLimit
 from entrypoints.http.problems import problem_responses
@@ -20,7 +20,12 @@ from entrypoints.http.schemas import KeyCreated, MeOut, me_out
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@post("/v1/keys", status_code=201, tags=["keys"], responses=problem_responses(403, 429, 503))
+# Minting sets the key cookie: a foreign page may not do it to its visitor (login CSRF).
+MINT_GUARDS = [same_origin_only]
+MINT_ERRORS = problem_responses(403, 429, 503)
+
+
+@post("/v1/keys", status_code=201, tags=["keys"], guards=MINT_GUARDS, responses=MINT_ERRORS)
 async def create_key(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Response[KeyCreated]:
@@ -36,7 +41,7 @@ async def create_key(
     )
 
 
-@post("/authorize", status_code=303, tags=["seed"], responses=problem_responses(403, 429, 503))
+@post("/authorize", status_code=303, tags=["seed"], guards=MINT_GUARDS, responses=MINT_ERRORS)
 async def authorize(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Redirect:
@@ -61,7 +66,13 @@ async def me(
     )
 
 
-@delete("/v1/me", status_code=204, tags=["keys"], responses=problem_responses(401, 403, 503))
+@delete(
+    "/v1/me",
+    status_code=204,
+    tags=["keys"],
+    guards=[same_origin_only],
+    responses=problem_responses(401, 403, 503),
+)
 async def revoke(request: AnyRequest, revoke_key: RevokeKey, key_cookies: KeyCookies) -> None:
     """Revoke the caller's key and clear the cookie."""
     await revoke_key(require_credential(request).key)

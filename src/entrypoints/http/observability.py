@@ -27,6 +27,20 @@ from entrypoints.log_context import REQUEST_ID_HEADER, accept_request_id, bound
 log = logging.getLogger("imagegate.http.access")
 
 _STATE_KEY = "imagegate_request_id"
+_SUBMISSION_KEY = "imagegate_submission"
+# A submit route's refusal, by status, when its handler recorded no outcome (a guard or the
+# body decoder refused it, or a use case raised). Replays and synchronous job failures are
+# answered after `record_accepted` or without a submission: they are not counted again.
+_SUBMISSION_BY_STATUS = {
+    400: "invalid",
+    413: "invalid",
+    415: "invalid",
+    422: "invalid",
+    429: "quota_exceeded",
+    503: "unavailable",
+}
+# The `opt` a route handler sets to have its answers counted in imagegate_jobs_submitted.
+COUNTS_SUBMISSIONS = {"counts_submissions": True}
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: DEBUG
 # Polls: clients repeat them every second or so. Answered ones log at DEBUG (the metrics count
 # them); a line each would cost more CPU than the poll's own Redis call.
@@ -48,6 +62,20 @@ def _request_id(scope: Scope) -> str:
         request_id = accept_request_id(_header(scope, REQUEST_ID_HEADER.encode()))
         state[_STATE_KEY] = request_id
     return str(request_id)
+
+
+def record_accepted(request: AnyRequest) -> None:
+    """For submit handlers: this request's job was accepted (whatever the answer's status)."""
+    request.scope.setdefault("state", {})[_SUBMISSION_KEY] = "accepted"
+
+
+def _count_submission(metrics: Metrics, scope: Scope, status: int) -> None:
+    handler = scope.get("route_handler")
+    if handler is None or not handler.opt.get("counts_submissions"):
+        return
+    outcome = scope.get("state", {}).get(_SUBMISSION_KEY) or _SUBMISSION_BY_STATUS.get(status)
+    if outcome is not None:
+        metrics.job_submitted(outcome)
 
 
 def request_id_of(request: AnyRequest) -> str:
@@ -80,6 +108,7 @@ class RequestObservability(ASGIMiddleware):
                 route = scope.get("path_template") or UNMATCHED_ROUTE
                 method = str(scope.get("method", "GET"))
                 self._metrics.observe_http(method, route, status, elapsed)
+                _count_submission(self._metrics, scope, status)
                 quiet = route in _QUIET_ROUTES or (
                     route in _QUIET_READS and method == "GET" and status < 400
                 )

@@ -136,7 +136,7 @@ def domain_error_response(
 def validation_handler(request: AnyRequest, exc: ValidationException) -> Response[Problem]:
     detail = str(exc.detail)
     if "malformed" in detail.lower():
-        return problem_response(400, "malformed_json", "The request body is not valid JSON.")
+        return malformed_json()
     fields: list[dict[str, str]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
@@ -157,11 +157,31 @@ def validation_handler(request: AnyRequest, exc: ValidationException) -> Respons
     return problem_response(400, "bad_request", detail)
 
 
+class MalformedJson(HTTPException):
+    """A body that cannot be decoded as JSON (syntax, encoding, nesting)."""
+
+    status_code = 400
+    detail = "The request body is not valid JSON."
+
+
+def malformed_json() -> Response[Problem]:
+    return problem_response(400, "malformed_json", "The request body is not valid JSON.")
+
+
 def http_exception_handler(request: AnyRequest, exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
+    if isinstance(exc, MalformedJson) or (status == 400 and "malformed" in str(exc.detail)):
+        return malformed_json()
     code = _CODE_BY_STATUS.get(status, "error")
     headers = dict(exc.headers or {})
     return problem_response(status, code, str(exc.detail), headers=headers)
+
+
+def too_deep_handler(request: AnyRequest, exc: RecursionError) -> Response[Problem]:
+    """A body nested past the recursion limit, on a route whose guards did not decode it
+    first: the decoder gave up, and the answer is the same as for any undecodable body."""
+    log.info("undecodable body on %s %s: nested too deeply", request.method, request.url.path)
+    return malformed_json()
 
 
 def internal_error_handler(request: AnyRequest, exc: Exception) -> Response[Problem]:
@@ -179,6 +199,7 @@ def exception_handlers(quota_headers: QuotaHeaders) -> ExceptionHandlersMap:
         errors.DomainError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_exception_handler,
+        RecursionError: too_deep_handler,
         Exception: internal_error_handler,
     }
     return handlers  # type: ignore[return-value]  # Litestar types handlers by Exception only
