@@ -3,16 +3,16 @@
 The same request always gives the same bytes (the colour comes from a hash of the prompt), so
 tests can compare images, and the card shows what was asked for so a human can tell jobs apart.
 
-The card is drawn in palette mode (a 255-step gradient and white): a 1024x1024 PNG costs about
-3 ms of CPU instead of 25 ms in RGB, and a few MB less memory. A worker runs up to a hundred
+The card is drawn in palette mode (a 255-step gradient and white): a 1024x1024 PNG in RGB cost
+25 ms of CPU and a few MB more memory. A worker runs up to a hundred
 generations at once, but rendering is CPU work under one GIL: a semaphore lets only a couple
 draw at a time, so a burst of finished delays does not hold a hundred images in memory at once.
 
 What does not depend on the prompt is made once per size and kept (a few sizes are ever
-asked for): the gradient's indices, its deflated PNG bands (`placeholder_png`) and the fonts.
-A card copies the indices, sets its palette, draws the text and, for PNG, deflates only the
-bands the text covers: about 0.6 ms of CPU for a 1024x1024 PNG instead of 3.6 ms
-(`python -m bench.placeholder`).
+asked for): the gradient's indices, its deflated PNG bands (`placeholder_png`) and the fonts
+with their glyph masks (`placeholder_text`). A card copies the indices, sets its palette,
+pastes the text and, for PNG, deflates only the bands the text inked: about 0.6 ms of CPU for
+a 1024x1024 PNG instead of 3.6 ms (`python -m bench.placeholder`).
 """
 
 from __future__ import annotations
