@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.load import run_openloop
@@ -140,12 +140,14 @@ def drain(
     concurrency: int,
     submit_rate: float = 2000,
     timeout: float = 120,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`jobs` jobs of `delay_ms` submitted as fast as the API takes them to `len(names)` ready
     workers of `concurrency` each. Spans: first send → last finish (`span_from_submit`) and
     first claim → last finish (`span_from_claim`); peak RSS of the workers' process trees."""
     stack.forget_queued_work()
-    extra = {"PLACEHOLDER_DELAY_MS": str(delay_ms), "WORKER_CONCURRENCY": str(concurrency)}
+    extra = {"PLACEHOLDER_DELAY_MS": str(delay_ms), "WORKER_CONCURRENCY": str(concurrency),
+             **(env or {})}  # fmt: skip
     workers = stack.start_workers(list(names), extra)
     supervisors = [stack.pid(name) for name in names]
     with CpuMeter(stack.roles(*names)) as cpu, Watch(stack, workers) as watch:
@@ -186,10 +188,20 @@ def drain(
     }
 
 
-def many_in_flight(stack: Stack, key: str, *, jobs: int, delay_ms: int) -> dict[str, Any]:
-    """One worker process holding `jobs` generations at once: ideal ÷ span, and its RSS."""
-    result = drain(stack, key, ["worker-inflight"], jobs=jobs, delay_ms=delay_ms,
-                   concurrency=jobs, timeout=max(120, 8 * delay_ms / 1000))  # fmt: skip
+def many_in_flight(
+    stack: Stack,
+    key: str,
+    *,
+    jobs: int,
+    delay_ms: int,
+    env: Mapping[str, str] | None = None,
+    name: str = "worker-inflight",
+) -> dict[str, Any]:
+    """One worker process holding `jobs` generations at once: ideal ÷ span, and its RSS;
+    `env` adds to the worker's environment (a pool: bench.pools). A worker's log is found by
+    its `name`, and readiness by "ready" in it: a second worker needs another name."""
+    result = drain(stack, key, [name], jobs=jobs, delay_ms=delay_ms,
+                   concurrency=jobs, timeout=max(120, 8 * delay_ms / 1000), env=env)  # fmt: skip
     ideal = delay_ms / 1000
     result["ratio"] = ideal / result["span_from_submit"]
     result["ratio_from_claim"] = ideal / result["span_from_claim"]

