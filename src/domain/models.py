@@ -189,6 +189,9 @@ class Job:
     error: JobError | None = None
     attempts: int = 0
     request_id: str | None = None
+    # The caller's webhook (domain.webhooks.WebhookRequest as plain values; never a secret).
+    webhook_url: str | None = None
+    webhook_events: tuple[str, ...] = ()
 
     @classmethod
     def queued(
