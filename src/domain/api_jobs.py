@@ -17,6 +17,8 @@ from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, Store
 from domain.models import Charge, ImageRequest, Job
 from domain.ports import Clock, JobAdmission, JobQueue, JobRepository, QuotaProvider
 from domain.validation import validate_request
+from domain.webhook_api import WebhookGate, with_webhook
+from domain.webhooks import WebhooksDisabled
 
 log = logging.getLogger("imagegate.domain")
 
@@ -41,17 +43,29 @@ class SubmitGeneration:
     job_ttl: timedelta
     default_model: str
     allowed_models: frozenset[str] | None = None
+    webhooks: WebhookGate | None = None  # None: no WEBHOOK_SIGNING_KEY
 
     async def __call__(
-        self, key: str, request: ImageRequest, *, request_id: str | None = None
+        self,
+        key: str,
+        request: ImageRequest,
+        *,
+        request_id: str | None = None,
+        webhook: object | None = None,
     ) -> Submitted:
         validate_request(request, self.allowed_models)
+        accepted = None
+        if webhook is not None:  # checked before charging: a refused webhook costs nothing
+            if self.webhooks is None:
+                raise WebhooksDisabled()
+            accepted = await self.webhooks.accept(webhook)
         if not self.queue.accepting():
             raise QueueUnavailable()  # known down: charge nothing rather than charge and refund
         now = self.clock.now()
         draft = Job.queued(
             owner="", request=request, now=now, ttl=self.job_ttl, request_id=request_id
         )
+        draft = with_webhook(draft, accepted)
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)

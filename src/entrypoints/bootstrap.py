@@ -18,10 +18,21 @@ from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_jobs import RedisJobRepository
 from adapters.redis_rate_limit import RedisRateLimiter
+from adapters.redis_webhook_log import AsyncRedisWebhookLog
+from adapters.webhook_http import SystemResolver
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.webhook_api import (
+    AsyncWebhookLog,
+    GetWebhookSecret,
+    JobWebhooks,
+    NoWebhookLog,
+    WebhookGate,
+)
+from domain.webhook_service import WebhookSecrets
+from domain.webhook_urls import HostResolver
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_quota
 from entrypoints.http.client_address import parse_networks
@@ -49,6 +60,8 @@ class ApiContainer:
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
+    webhook_secret: GetWebhookSecret
+    job_webhooks: JobWebhooks
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
 
@@ -73,9 +86,17 @@ def bind_api(
     clock: Clock,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
+    webhook_log: AsyncWebhookLog | None = None,
+    resolver: HostResolver | None = None,
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
+    secrets = webhook_secrets(settings)
+    gate = None
+    if secrets.master_key:
+        gate = WebhookGate(
+            secrets, resolver or SystemResolver(), allow_private=settings.webhook_allow_private
+        )
     return ApiContainer(
         submit=SubmitGeneration(
             admission=admission or ChargeThenRecord(quota, jobs),
@@ -86,6 +107,7 @@ def bind_api(
             job_ttl=timedelta(seconds=settings.job_ttl_seconds),
             default_model=settings.image_model,
             allowed_models=frozenset({settings.image_model}),
+            webhooks=gate,
         ),
         get_job=GetJob(jobs),
         list_jobs=ListJobs(jobs),
@@ -102,9 +124,15 @@ def bind_api(
         ),
         idempotency=idempotency,
         images=images,
+        webhook_secret=GetWebhookSecret(secrets),
+        job_webhooks=JobWebhooks(jobs, webhook_log or NoWebhookLog(), clock),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,
     )
+
+
+def webhook_secrets(settings: Settings) -> WebhookSecrets:
+    return WebhookSecrets(settings.webhook_signing_key, settings.operator_webhook_secret)
 
 
 def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
@@ -146,5 +174,6 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         rate_limiter=RedisRateLimiter(client),
         clock=clock,
         admission=admission,
+        webhook_log=AsyncRedisWebhookLog(client, ttl=timedelta(seconds=settings.job_ttl_seconds)),
         closers=(relay.aclose, quota.aclose, client.aclose, close_celery),
     )

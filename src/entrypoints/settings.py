@@ -270,8 +270,9 @@ class Settings:
 
     @classmethod
     def _webhooks(cls, env: Mapping[str, str]) -> dict[str, object]:
-        operator_url, operator_secret = env.get("OPERATOR_WEBHOOK_URL"), env.get(
-            "OPERATOR_WEBHOOK_SECRET"
+        operator_url, operator_secret = (
+            env.get("OPERATOR_WEBHOOK_URL"),
+            env.get("OPERATOR_WEBHOOK_SECRET"),
         )
         if operator_url and not (operator_secret or "").startswith("whsec_"):
             raise ConfigError(

@@ -12,7 +12,7 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import jobs, keys, ops, playground
+from entrypoints.http import jobs, keys, ops, playground, webhooks
 from entrypoints.http.auth import KeyCookies
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
@@ -63,6 +63,7 @@ def create_app(
             ops.readyz,
             metrics_route,
             *playground.ROUTES,
+            *webhooks.ROUTES,
         ],
         middleware=[RequestObservability(metrics)],
         before_send=[RequestIdEcho(metrics)],
