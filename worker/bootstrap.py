@@ -30,6 +30,7 @@ from worker.deps import WorkerDeps
 from worker.observability import install_observability
 from worker.sweeper import Sweeper
 from worker.tasks import register_tasks
+from worker.webhooks import kick
 
 log = logging.getLogger("imagegate.worker")
 
@@ -87,6 +88,7 @@ def build_worker_deps(
         sweep_interval=settings.sweep_interval_seconds,
         image_ttl=timedelta(seconds=settings.job_ttl_seconds),
         resources=resources,
+        kick_webhooks=lambda: kick(celery),
     )
 
 

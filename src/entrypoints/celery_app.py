@@ -9,6 +9,9 @@ from entrypoints.settings import Settings
 
 GENERATE_TASK = "imagegate.generate"
 QUEUE = "imagegate"
+# Webhook deliveries: their own queue, consumed by their own process and pool (worker/webhooks.py)
+DELIVER_WEBHOOKS_TASK = "imagegate.deliver_webhooks"
+WEBHOOK_QUEUE = "webhooks"
 
 
 def visibility_timeout(settings: Settings) -> int:

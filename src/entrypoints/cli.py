@@ -84,11 +84,12 @@ def run_api(settings: Settings, *, container_factory: ContainerFactory | None = 
 
 
 def run_worker(settings: Settings) -> None:
-    """Run `python -m worker` (the worker's own composition root) under the supervisor."""
-    from entrypoints.supervise import supervise, worker_argv
+    """Run `python -m worker` (generations) and `python -m worker --webhooks` (deliveries, with
+    their own pool) under the supervisor."""
+    from entrypoints.supervise import supervise, webhook_worker_argv, worker_argv
 
     settings.require_redis()
-    sys.exit(supervise(worker_argv()))
+    sys.exit(supervise(worker_argv(), webhook_worker_argv()))
 
 
 def dev_signing_key(path: Path) -> str:
