@@ -61,9 +61,12 @@ def deliveries(client: httpx.Client, key: str, job_id: str) -> list[dict[str, An
 def settled(client: httpx.Client, key: str, job_id: str, attempts: int) -> dict[str, Any] | None:
     """The job's one delivery once it has `attempts` attempts and nothing more is due."""
     found = deliveries(client, key, job_id)
-    if len(found) == 1 and len(found[0]["attempts"]) == attempts:
-        if found[0]["next_attempt_at"] is None:
-            return found[0]
+    if (
+        len(found) == 1
+        and len(found[0]["attempts"]) == attempts
+        and not found[0]["next_attempt_at"]
+    ):
+        return found[0]
     return None
 
 
@@ -256,8 +259,7 @@ def test_a_worker_killed_after_the_job_ended_still_delivers(make_stack) -> None:
     ["127.0.0.1", "2130706433", "0x7f000001", "127.1", "[::ffff:127.0.0.1]", "localhost"],
 )
 def test_an_ssrf_target_is_refused_at_submit_without_a_connection(
-    make_stack,
-    host: str,  # type: ignore[no-untyped-def]
+    make_stack: Any, host: str
 ) -> None:
     stack: Stack = make_stack({**WEBHOOK_ENV, "WEBHOOK_ALLOW_PRIVATE": "false"})
     stack.start_api()
