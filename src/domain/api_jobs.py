@@ -15,6 +15,7 @@ from domain.admission import refund_quietly
 from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
 from domain.models import Charge, ImageRequest, Job
+from domain.operator_alerts import CreditAlerts
 from domain.ports import Clock, JobAdmission, JobQueue, JobRepository, QuotaProvider
 from domain.validation import validate_request
 from domain.webhook_api import WebhookGate, with_webhook
@@ -44,6 +45,7 @@ class SubmitGeneration:
     default_model: str
     allowed_models: frozenset[str] | None = None
     webhooks: WebhookGate | None = None  # None: no WEBHOOK_SIGNING_KEY
+    alerts: CreditAlerts | None = None  # the operator's key.credits_* events
 
     async def __call__(
         self,
@@ -76,6 +78,8 @@ class SubmitGeneration:
             log.warning("enqueue of %s failed, refunding: %r", job.id, exc)
             await self._withdraw(job)
             raise QueueUnavailable() from None
+        if self.alerts is not None:
+            await self.alerts.after_charge(charge, job.charged)
         return Submitted(job=job, charge=charge)
 
     async def _withdraw(self, job: Job) -> None:

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+import redis.asyncio as aioredis
+
 from adapters.celery_queue import CeleryPublisher, RelayedJobQueue
 from adapters.key_cache import KeyCachingQuotaProvider
 from adapters.metered import MeteredJobAdmission, MeteredJobRepository, MeteredQuotaProvider
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
+from adapters.redis_alert_dedupe import RedisAlertDedupe
 from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_jobs import RedisJobRepository
 from adapters.redis_rate_limit import RedisRateLimiter
@@ -23,6 +26,8 @@ from adapters.webhook_http import SystemResolver
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.operator_alerts import CreditAlerts
+from domain.plans import PlanCatalog
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
 from domain.webhook_api import (
     AsyncWebhookLog,
@@ -88,6 +93,7 @@ def bind_api(
     closers: Sequence[Closer] = (),
     webhook_log: AsyncWebhookLog | None = None,
     resolver: HostResolver | None = None,
+    credit_alerts: CreditAlerts | None = None,
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
@@ -108,6 +114,7 @@ def bind_api(
             default_model=settings.image_model,
             allowed_models=frozenset({settings.image_model}),
             webhooks=gate,
+            alerts=credit_alerts,
         ),
         get_job=GetJob(jobs),
         list_jobs=ListJobs(jobs),
@@ -135,6 +142,28 @@ def webhook_secrets(settings: Settings) -> WebhookSecrets:
     return WebhookSecrets(settings.webhook_signing_key, settings.operator_webhook_secret)
 
 
+def credit_alerts(
+    settings: Settings, client: aioredis.Redis, log: AsyncWebhookLog, clock: Clock
+) -> CreditAlerts:
+    """The operator's credit alerts: the self-serve plan's `alerts` (none until a plans file
+    can give some: PlanCatalog.default has none)."""
+    catalog = PlanCatalog.default(
+        settings.plan_credits,
+        settings.plan_refill_interval,
+        settings.plan_refill_amount,
+        settings.plan_refill_day,
+    )
+    entry = next(e for e in catalog.plans.values() if e.self_serve)
+    return CreditAlerts(
+        plan=entry.plan,
+        alerts=[float(a) for a in entry.alerts],
+        dedupe=RedisAlertDedupe(client),
+        log=log,
+        operator_url=settings.operator_webhook_url,
+        clock=clock,
+    )
+
+
 def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
     """The real adapters. Called on startup, inside the server's event loop."""
     client = async_redis(settings)
@@ -158,6 +187,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     if settings.key_cache_seconds > 0:
         quota = KeyCachingQuotaProvider(quota, ttl_seconds=settings.key_cache_seconds)
     jobs = RedisJobRepository(client, recheck_seconds=settings.queued_recheck_seconds)
+    webhook_log = AsyncRedisWebhookLog(client, ttl=timedelta(seconds=settings.job_ttl_seconds))
     publisher = CeleryPublisher(celery, task_name=GENERATE_TASK, queue=QUEUE)
     relay = RelayedJobQueue(publisher, on_published=jobs.mark_enqueued)
 
@@ -174,6 +204,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         rate_limiter=RedisRateLimiter(client),
         clock=clock,
         admission=admission,
-        webhook_log=AsyncRedisWebhookLog(client, ttl=timedelta(seconds=settings.job_ttl_seconds)),
+        webhook_log=webhook_log,
+        credit_alerts=credit_alerts(settings, client, webhook_log, clock),
         closers=(relay.aclose, quota.aclose, client.aclose, close_celery),
     )
