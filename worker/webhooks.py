@@ -13,7 +13,6 @@ the next tick sends another.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from collections.abc import Mapping
@@ -39,7 +38,12 @@ from domain.webhook_delivery import Attempt, Decision, RetryPolicy
 from domain.webhook_jobs import record_job_events
 from domain.webhook_log import Delivery
 from domain.webhook_service import WebhookSecrets, deliver_due
-from entrypoints.celery_app import DELIVER_WEBHOOKS_TASK, WEBHOOK_QUEUE, create_celery
+from entrypoints.celery_app import (
+    DELIVER_WEBHOOKS_TASK,
+    WEBHOOK_QUEUE,
+    create_celery,
+    worker_argv,
+)
 from entrypoints.factories import sync_redis
 from entrypoints.http.schemas import job_out
 from entrypoints.logs import setup_logging
@@ -185,15 +189,11 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     settings.require_redis()
     build_webhook_worker(settings).worker_main(
-        [
-            "worker",
-            "--pool=threads",
-            f"--concurrency={WEBHOOK_SLOTS}",
-            f"--queues={WEBHOOK_QUEUE}",
-            f"--loglevel={settings.log_level}",
-            f"--hostname=imagegate-webhooks-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
+        worker_argv(
+            pool="threads",
+            concurrency=WEBHOOK_SLOTS,
+            queue=WEBHOOK_QUEUE,
+            name="imagegate-webhooks",
+            log_level=settings.log_level,
+        )
     )
