@@ -84,3 +84,21 @@ async def test_notes_become_deliveries_once_even_when_a_pass_is_repeated(
     assert stored is not None
     assert b'"status":"succeeded"' in delivery.body
     assert render_job(stored)["images"][0]["url"] == f"/v1/jobs/{job.id}/images/0"
+
+
+async def test_a_cancel_and_a_lost_worker_note_their_endings_too(
+    redis_url: str, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    ledger = RedisJobLedger(sync_redis)
+    canceled = await queued(redis_url, clock, ("completed",))
+    lost = await queued(redis_url, clock, ("completed",))
+    client = aioredis.Redis.from_url(redis_url)
+    await RedisJobRepository(client).cancel(canceled.id, "key_a", clock.now())
+    await client.aclose()
+    ledger.start(lost.id, clock.now(), max_attempts=1, lease_seconds=1)
+    clock.advance(seconds=2)
+    ledger.reclaim_expired(clock.now(), max_attempts=1, limit=10)
+    assert sorted(notes_of(sync_redis)) == sorted(
+        [f"{canceled.id}|canceled|0", f"{lost.id}|failed|1"]
+    )
