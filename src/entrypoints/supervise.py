@@ -19,35 +19,49 @@ log = logging.getLogger("imagegate.supervisor")
 _STABLE_SECONDS = 60.0
 
 
-def supervise(argv: Sequence[str], *, max_backoff: float = 30.0) -> int:
+def supervise(*argvs: Sequence[str], max_backoff: float = 30.0) -> int:
+    """Run every command, each started again (with backoff) whenever it dies, until a signal
+    stops them all; the exit code of the first command."""
     stopping = False
-    child: subprocess.Popen[bytes] | None = None
+    children: list[subprocess.Popen[bytes] | None] = [None] * len(argvs)
+    started = [0.0] * len(argvs)
+    backoff = [1.0] * len(argvs)
+    restart_at = [0.0] * len(argvs)
 
     def forward(signum: int, _: object) -> None:
         nonlocal stopping
         stopping = True
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)
+        for child in children:
+            if child is not None and child.poll() is None:
+                child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    backoff = 1.0
-    while True:
-        started = time.monotonic()
-        child = subprocess.Popen(list(argv))
-        code = child.wait()
-        if stopping:
-            return code
-        if time.monotonic() - started > _STABLE_SECONDS:
-            backoff = 1.0
-        log.error("worker process exited with %s; starting it again in %.0fs", code, backoff)
-        deadline = time.monotonic() + backoff
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if stopping:
-            return code
-        backoff = min(backoff * 2, max_backoff)
+    while not stopping:
+        for i, argv in enumerate(argvs):
+            child = children[i]
+            if child is None:
+                if time.monotonic() >= restart_at[i] and not stopping:
+                    started[i] = time.monotonic()
+                    children[i] = subprocess.Popen(list(argv))
+                continue
+            code = child.poll()
+            if code is None or stopping:
+                continue
+            if time.monotonic() - started[i] > _STABLE_SECONDS:
+                backoff[i] = 1.0
+            log.error("worker process exited with %s; starting it again in %.0fs", code, backoff[i])
+            children[i] = None
+            restart_at[i] = time.monotonic() + backoff[i]
+            backoff[i] = min(backoff[i] * 2, max_backoff)
+        time.sleep(0.1)
+    codes = [child.wait() for child in children if child is not None]
+    return codes[0] if codes else 0
 
 
 def worker_argv() -> list[str]:
     return [sys.executable, "-m", "worker"]
+
+
+def webhook_worker_argv() -> list[str]:
+    return [sys.executable, "-m", "worker", "--webhooks"]

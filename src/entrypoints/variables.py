@@ -81,6 +81,12 @@ VARIABLES = _table(
     _int("MINT_LIMIT_PER_ADDRESS", "keys minted per client address per hour", 1),
     _int("MINT_LIMIT_GLOBAL", "keys minted in all per hour", 1),
     Variable("TRUSTED_PROXIES", "comma-separated IPs/CIDRs of your reverse proxies"),
+    Variable("WEBHOOK_SIGNING_KEY", "master secret the per-key webhook secrets derive from"),
+    _int("WEBHOOK_MAX_ATTEMPTS", "delivery attempts per webhook event", 1),
+    _num("WEBHOOK_RETRY_BASE_SECONDS", "the first webhook retry's wait (each next ~4x)", 0.01),
+    Variable("WEBHOOK_ALLOW_PRIVATE", "allow http and non-global webhook targets (true or false)"),
+    Variable("OPERATOR_WEBHOOK_URL", "where key events (credits low, exhausted) go"),
+    Variable("OPERATOR_WEBHOOK_SECRET", "the whsec_… secret signing the operator's events"),
     Variable("LOG_FORMAT", "json or text"),
     Variable("LOG_LEVEL", "log level (INFO, DEBUG, ...)"),
 )

@@ -13,6 +13,7 @@ from adapters.redis_idempotency import Attempt, Begun, StoredResponse
 from adapters.redis_rate_limit import Verdict
 from domain.operator_service import OperatorService
 from domain.ports import Clock
+from domain.webhook_urls import HostResolver
 from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
@@ -67,6 +68,7 @@ class Fakes:
     idempotency: MemoryIdempotency = field(default_factory=MemoryIdempotency)
     limiter: CountingRateLimiter = field(default_factory=CountingRateLimiter)
     ledger: MemoryCreditLedger = field(default_factory=MemoryCreditLedger)
+    resolver: HostResolver | None = None  # DNS for webhook URLs; None: the system's
 
     def container(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
         return bind_api(
@@ -85,6 +87,7 @@ class Fakes:
                 clock,
                 record_changes=True,
             ),
+            resolver=self.resolver,
         )
 
 

@@ -1,10 +1,12 @@
 -- queued → canceled by its owner, its refund owed.
 -- KEYS[1] job, KEYS[2] outbox, KEYS[3] refunds; ARGV: owner, error, now_iso, now_ms, job_id
 -- Returns nil (no such job of this owner) or {changed, job}.
+--#include lib_webhook_event.lua
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return nil end
 if status ~= 'queued' then return {0, redis.call('HGETALL', KEYS[1])} end
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'error', ARGV[2], 'finished_at', ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+webhook_event(KEYS[1], ARGV[5], 'canceled')
 return {1, redis.call('HGETALL', KEYS[1])}

@@ -3,6 +3,7 @@
 -- attempts are used up.
 -- KEYS[1] job, KEYS[2] leases, KEYS[3] outbox, KEYS[4] refunds
 -- ARGV: attempt or '', error, now_iso, now_ms, job_id
+--#include lib_webhook_event.lua
 --#include lib_fence.lua
 if ARGV[1] == '' then
   local status = redis.call('HGET', KEYS[1], 'status')
@@ -18,4 +19,5 @@ redis.call('HDEL', KEYS[1], 'lease_until')
 redis.call('ZREM', KEYS[2], ARGV[5])
 redis.call('ZREM', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+webhook_event(KEYS[1], ARGV[5], 'failed')
 return redis.call('HGETALL', KEYS[1])

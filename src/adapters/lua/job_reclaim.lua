@@ -3,6 +3,7 @@
 -- attempt no longer holds the job (lib_fence.lua) even before another attempt claims it.
 -- KEYS[1] leases, KEYS[2] outbox, KEYS[3] refunds
 -- ARGV: prefix, now_ms, now_iso, max_attempts, limit, worker_lost error
+--#include lib_webhook_event.lua
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[5])
 local out = {}
 for _, id in ipairs(ids) do
@@ -13,6 +14,7 @@ for _, id in ipairs(ids) do
     if tonumber(redis.call('HGET', key, 'attempts')) >= tonumber(ARGV[4]) then
       redis.call('HSET', key, 'status', 'failed', 'error', ARGV[6], 'finished_at', ARGV[3])
       redis.call('ZADD', KEYS[3], ARGV[2], id)
+      webhook_event(key, id, 'failed')
     else
       redis.call('HSET', key, 'status', 'queued')
       redis.call('ZADD', KEYS[2], ARGV[2], id)

@@ -3,6 +3,7 @@
 -- KEYS[1] job, KEYS[2] leases, KEYS[3] outbox
 -- ARGV: now_iso, now_ms, max_attempts, lease_until_ms, job_id
 -- Returns {'claimed', job}, {'exhausted', job}, {'busy'} or {'finished'}.
+--#include lib_webhook_event.lua
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'finished'} end
 if status == 'running' then
@@ -22,4 +23,5 @@ redis.call('HSET', KEYS[1], 'status', 'running', 'lease_until', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 redis.call('ZREM', KEYS[3], ARGV[5])
+webhook_event(KEYS[1], ARGV[5], 'running')
 return {'claimed', redis.call('HGETALL', KEYS[1])}

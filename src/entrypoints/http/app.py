@@ -12,7 +12,7 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import admin, jobs, keys, ops, playground, quotes, usage
+from entrypoints.http import admin, jobs, keys, ops, playground, quotes, usage, webhooks
 from entrypoints.http.auth import TRUSTED_PROXIES_STATE, KeyCookies
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.deps import dependencies
@@ -68,6 +68,7 @@ def create_app(
             ops.readyz,
             metrics_route,
             *playground.ROUTES,
+            *webhooks.ROUTES,
         ],
         middleware=[RequestObservability(metrics)],
         before_send=[RequestIdEcho(metrics), add_security_headers],

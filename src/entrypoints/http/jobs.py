@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -48,7 +49,8 @@ def requested_wait(prefer: str) -> str | None:
 async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
     image_request = image_request_of(data, submit.default_model)
     key = require_credential(request).key
-    submitted = await submit(key, image_request, request_id=request_id_of(request))
+    webhook = msgspec.to_builtins(data.webhook) if data.webhook is not None else None
+    submitted = await submit(key, image_request, request_id=request_id_of(request), webhook=webhook)
     record_accepted(request)
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted

@@ -12,6 +12,16 @@ from domain.models import Job, KeyInfo, Refill
 Prompt = Annotated[str, msgspec.Meta(min_length=1, max_length=32_000, description="What to draw.")]
 
 
+class WebhookBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Where to POST the job's events (Standard Webhooks, signed with GET /v1/webhooks/secret)."""
+
+    url: Annotated[str | None, msgspec.Meta(description="https URL of a public host.")] = None
+    events: Annotated[
+        list[str] | None,
+        msgspec.Meta(description='Subset of ["running", "completed"]; default ["completed"].'),
+    ] = None
+
+
 class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /v1/images/generations"""
 
@@ -21,6 +31,7 @@ class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
     quality: Literal["low", "medium", "high", "auto"] = "auto"
     output_format: Literal["png", "jpeg", "webp"] = "png"
     model: str | None = None
+    webhook: WebhookBody | None = None
 
 
 class KeyCreated(msgspec.Struct):

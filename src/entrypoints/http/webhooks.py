@@ -1,0 +1,72 @@
+"""Webhooks: the caller's signing secret, a job's delivery log, and redelivery."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, get, post
+
+from domain.api_keys import Caller
+from domain.webhook_api import GetWebhookSecret, JobWebhooks
+from entrypoints.http.problems import problem_responses
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class WebhookSecretOut(msgspec.Struct):
+    key: str  # whsec_…: verify deliveries with any Standard Webhooks library
+
+
+class AttemptOut(msgspec.Struct):
+    at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(msgspec.Struct):
+    id: str  # the webhook-id header of every attempt
+    event: str
+    delivered_at: str | None
+    next_attempt_at: str | None
+    attempts: list[AttemptOut]
+
+
+class DeliveryList(msgspec.Struct):
+    data: list[DeliveryOut]
+
+
+@get("/v1/webhooks/secret", tags=["webhooks"], responses=problem_responses(401, 422, 503))
+async def webhook_secret(
+    caller: Caller, webhook_secret: GetWebhookSecret
+) -> Response[WebhookSecretOut]:
+    """The secret that signs this key's webhook deliveries (derived: the same on every call).
+    422 `webhooks_disabled` when the server has no WEBHOOK_SIGNING_KEY."""
+    return Response(WebhookSecretOut(key=webhook_secret(caller.key_id)), headers=NO_STORE)
+
+
+@get(
+    "/v1/jobs/{job_id:str}/webhooks",
+    tags=["webhooks"],
+    responses=problem_responses(401, 404, 503),
+)
+async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -> DeliveryList:
+    """The job's webhook deliveries, each with every attempt (time, status or error,
+    duration). `next_attempt_at` is null once delivered or given up."""
+    found = await job_webhooks.list(job_id, owner=caller.key_id)
+    return msgspec.convert({"data": found}, DeliveryList)
+
+
+@post(
+    "/v1/jobs/{job_id:str}/webhooks/{delivery_id:str}/redeliver",
+    status_code=202,
+    tags=["webhooks"],
+    responses=problem_responses(401, 403, 404, 503),
+)
+async def redeliver(
+    job_id: str, delivery_id: str, caller: Caller, job_webhooks: JobWebhooks
+) -> None:
+    """Send a delivery again: a new round of attempts with the same `webhook-id`."""
+    await job_webhooks.redeliver(job_id, delivery_id, owner=caller.key_id)
+
+
+ROUTES = [webhook_secret, job_webhooks, redeliver]

@@ -1,0 +1,100 @@
+"""Operator credit alerts after charges, on a real Valkey: recorded once per threshold per
+refill period into the delivery log, then sent by the same machinery as job events — signed
+with the operator's secret, verified with `standardwebhooks`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from standardwebhooks import Webhook
+
+from adapters.redis_alert_dedupe import RedisAlertDedupe
+from adapters.redis_webhook_log import AsyncRedisWebhookLog, RedisWebhookLog
+from adapters.webhook_http import HttpWebhookSender, SystemResolver, webhook_client
+from domain.models import Charge, KeyStatus, Plan, Refill, RefillInterval
+from domain.operator_alerts import CreditAlerts
+from domain.webhook_delivery import RetryPolicy
+from domain.webhook_service import WebhookSecrets, deliver_due
+from tests.fakes.clock import FrozenClock
+from tests.fakes.webhook_receiver import webhook_receiver
+
+pytestmark = pytest.mark.anyio
+PLAN = Plan(credits=10, refill=Refill(RefillInterval.DAILY, 10), name="free")
+OPERATOR_SECRET = "whsec_b3BlcmF0b3Itc2VjcmV0LWZvci10ZXN0cw=="
+SECRETS = WebhookSecrets(master_key="m", operator_secret=OPERATOR_SECRET)
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+def charged(remaining: int) -> Charge:
+    return Charge(KeyStatus.VALID, key_id="key_a", remaining=remaining, refill=PLAN.refill)
+
+
+async def test_each_threshold_fires_once_per_period_and_is_delivered_signed(
+    client: aioredis.Redis, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC) - timedelta(days=1))  # ends at now: due for delivery
+    ttl = timedelta(days=3)
+    with webhook_receiver([200]) as receiver:
+        alerts = CreditAlerts(
+            plan=PLAN,
+            alerts=[0.5, 1.0],
+            dedupe=RedisAlertDedupe(client),
+            log=AsyncRedisWebhookLog(client, ttl=ttl),
+            operator_url=receiver.url,
+            clock=clock,
+        )
+        assert await alerts.after_charge(charged(8), 2) == 0  # 20 % spent
+        assert await alerts.after_charge(charged(4), 4) == 1  # 60 %: credits_low
+        assert await alerts.after_charge(charged(3), 1) == 0  # already told this period
+        assert await alerts.after_charge(charged(0), 3) == 1  # exhausted
+        assert await alerts.after_charge(charged(0), 0) == 0
+        clock.advance(days=1)  # the refill: a new period, the thresholds fire again
+        assert await alerts.after_charge(charged(5), 5) == 1
+
+        log = RedisWebhookLog(sync_redis, ttl=ttl)
+        sender = HttpWebhookSender(webhook_client(SystemResolver(), allow_private=True))
+        policy = RetryPolicy()
+        real_now = FrozenClock(datetime.now(UTC))  # the verifier checks timestamps
+        while deliver_due(log, sender=sender, secrets=SECRETS, clock=real_now, policy=policy):
+            pass
+    bodies = [Webhook(OPERATOR_SECRET).verify(r.body, r.headers) for r in receiver.received]
+    assert [b["type"] for b in bodies] == [
+        "key.credits_low",
+        "key.credits_exhausted",
+        "key.credits_low",
+    ]
+    assert bodies[0]["data"] == {
+        "key_id": "key_a",
+        "plan": "free",
+        "remaining": 4,
+        "threshold": 0.5,
+    }
+    assert [d.event for d in log.deliveries("key_a")] == [b["type"] for b in bodies]
+    assert all(d.delivered_at for d in log.deliveries("key_a"))
+    assert json.loads(receiver.received[1].body)["data"]["remaining"] == 0
+
+
+async def test_without_an_operator_url_alerts_are_counted_not_sent(
+    client: aioredis.Redis, sync_redis: redis.Redis
+) -> None:
+    alerts = CreditAlerts(
+        plan=PLAN,
+        alerts=[0.5],
+        dedupe=RedisAlertDedupe(client),
+        log=AsyncRedisWebhookLog(client, ttl=timedelta(hours=1)),
+        operator_url=None,
+        clock=FrozenClock(datetime.now(UTC)),
+    )
+    assert await alerts.after_charge(charged(4), 6) == 1
+    assert RedisWebhookLog(sync_redis, ttl=timedelta(hours=1)).deliveries("key_a") == []
