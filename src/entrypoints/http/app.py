@@ -12,7 +12,8 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import jobs, keys, ops, playground
+from entrypoints.http import jobs, keys, openapi_docs, ops, playground
+from entrypoints.http.allow import point_options_at_their_routes
 from entrypoints.http.auth import KeyCookies
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
@@ -41,12 +42,15 @@ def create_app(
         app.state.container = container_factory(settings, clock=clock, metrics=metrics)
         log.info(settings.describe())
 
+    def describe_deployment(app: Litestar) -> None:
+        openapi_docs.tailor(app.openapi_schema, image_model=settings.image_model)
+
     async def stop(app: Litestar) -> None:
         container: ApiContainer | None = getattr(app.state, "container", None)
         if container is not None:
             await container.aclose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             keys.create_key,
             keys.authorize,
@@ -74,7 +78,7 @@ def create_app(
             sync_wait_seconds=settings.sync_wait_seconds,
         ),
         exception_handlers=exception_handlers(quota_headers),
-        on_startup=[start],
+        on_startup=[start, describe_deployment],
         on_shutdown=[stop],
         state=State({}),
         openapi_config=OpenAPIConfig(
@@ -82,9 +86,13 @@ def create_app(
             version="0.1.0",
             description="Quota-limited generative-image API: submit a job, poll for the result.",
             path="/schema",
+            components=openapi_docs.components(),
+            use_handler_docstrings=True,  # each handler's docstring is its description
             render_plugins=playground.docs_ui_plugins(),
         ),
         request_max_body_size=1_048_576,
         debug=False,
         logging_config=None,  # the CLI configures logging (JSON or text)
     )
+    point_options_at_their_routes(app)
+    return app

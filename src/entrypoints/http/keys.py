@@ -13,14 +13,24 @@ from domain.ports import Clock
 from entrypoints.http.auth import AnyRequest, KeyCookies, require_credential
 from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.guards import MintLimit
-from entrypoints.http.problems import problem_responses
+from entrypoints.http.openapi_docs import documented
 from entrypoints.http.quota_headers import quota_headers
 from entrypoints.http.schemas import KeyCreated, MeOut, me_out
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@post("/v1/keys", status_code=201, tags=["keys"], responses=problem_responses(429, 503))
+@post(
+    "/v1/keys",
+    status_code=201,
+    tags=["keys"],
+    **documented(
+        auth=False,
+        errors=(429, 503),
+        headers={201: ("Set-Cookie", "Cache-Control")},
+        example={"key": "ig_live_EXAMPLEnotarealkey000000", "key_id": "key_9f2c1a", "credits": 100},
+    ),
+)
 async def create_key(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Response[KeyCreated]:
@@ -36,7 +46,16 @@ async def create_key(
     )
 
 
-@post("/authorize", status_code=303, tags=["seed"], responses=problem_responses(429, 503))
+@post(
+    "/authorize",
+    status_code=303,
+    tags=["seed"],
+    **documented(
+        auth=False,
+        errors=(429, 503),
+        headers={303: ("Location", "Set-Cookie", "Cache-Control")},
+    ),
+)
 async def authorize(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Redirect:
@@ -48,7 +67,24 @@ async def authorize(
     )
 
 
-@get(["/v1/me", "/me"], tags=["keys"], responses=problem_responses(401, 503))
+@get(
+    ["/v1/me", "/me"],
+    tags=["keys"],
+    **documented(
+        auth=True,
+        errors=(400, 503),
+        headers={200: ("RateLimit", "RateLimit-Policy", "Cache-Control")},
+        example={
+            "key_id": "key_9f2c1a",
+            "start": "ig_live_EXA",
+            "credits": {
+                "remaining": 99,
+                "refill": {"interval": "monthly", "amount": 100, "refill_day": 1},
+                "next_refill_at": "2027-01-01T00:00:00Z",
+            },
+        },
+    ),
+)
 async def me(
     request: AnyRequest, describe_key: DescribeKey, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[MeOut]:
@@ -61,7 +97,12 @@ async def me(
     )
 
 
-@delete("/v1/me", status_code=204, tags=["keys"], responses=problem_responses(401, 403, 503))
+@delete(
+    "/v1/me",
+    status_code=204,
+    tags=["keys"],
+    **documented(auth=True, errors=(400, 403, 503), headers={204: ("Set-Cookie",)}),
+)
 async def revoke(request: AnyRequest, revoke_key: RevokeKey, key_cookies: KeyCookies) -> None:
     """Revoke the caller's key and clear the cookie."""
     await revoke_key(require_credential(request).key)
