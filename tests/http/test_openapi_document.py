@@ -157,3 +157,11 @@ def test_the_headers_the_server_reads_and_sends_are_declared(client: Client) -> 
 def test_a_route_cannot_document_a_header_nobody_declared() -> None:
     with pytest.raises(ValueError, match="X-Unknown"):
         documented(auth=True, request_headers=("X-Unknown",))
+
+
+def test_a_route_names_only_declared_security_schemes() -> None:
+    assert documented(auth=("bearer",))["security"] == [{"bearer": []}]
+    assert 401 in documented(auth=("bearer",))["responses"]
+    assert documented(auth=False)["security"] is None
+    with pytest.raises(ValueError, match="adminToken"):
+        documented(auth=("adminToken",))

@@ -8,7 +8,11 @@ example. One mechanism, so that a new route tells the same truth as the old ones
 
 `documented` returns the decorator's `responses`, `security` and `operation_class`; the
 operation class fills in what Litestar cannot say by itself (headers on error responses,
-header parameters, several image media types) when the document is built.
+header parameters, several image media types) when the document is built. A header or a
+security scheme a route names must have its row in REQUEST_HEADERS / RESPONSE_HEADERS /
+SECURITY_SCHEMES (`documented` refuses others), so each is described once. `tailor` adds what
+only the running deployment knows (its model) and `additionalProperties: false` for every
+Struct declared with `forbid_unknown_fields=True`.
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ def _is_header(parameter: Parameter | Reference, names: Iterable[str]) -> bool:
 
 def documented(
     *,
-    auth: bool,
+    auth: bool | Iterable[str],
     errors: Iterable[int] = (),
     request_headers: Iterable[str] = (),
     headers: Mapping[int, Iterable[str]] | None = None,
@@ -182,7 +186,8 @@ def documented(
 ) -> dict[str, Any]:
     """The decorator arguments that document an operation.
 
-    auth: the caller's key is required (Bearer or cookie); adds 401 to `errors`.
+    auth: True when the caller's key is required (Bearer or cookie), or the names of other
+      schemes in SECURITY_SCHEMES (any one of them suffices); either adds 401 to `errors`.
     errors: the 4xx/5xx statuses it may answer, each as problem JSON.
     request_headers: names from REQUEST_HEADERS it reads (X-Request-ID is always there).
     headers: for a status, names from RESPONSE_HEADERS it sends (X-Request-ID always; 401,
@@ -190,7 +195,8 @@ def documented(
     example / request_example: a success body and a request body, as the server sends them.
     media_types: for a binary answer, every content type it may have.
     """
-    statuses = sorted({*errors, *((401,) if auth else ())})
+    statuses = sorted({*errors, *((401,) if auth is not False else ())})
+    security = _security(auth)
     unknown = [name for name in request_headers if name not in REQUEST_HEADERS]
     unknown += [n for names in (headers or {}).values() for n in names if n not in RESPONSE_HEADERS]
     if unknown:
@@ -208,9 +214,20 @@ def documented(
     )
     return {
         "responses": problem_responses(*statuses),
-        "security": KEY_SECURITY if auth else None,
+        "security": security,
         "operation_class": operation_class,
     }
+
+
+def _security(auth: bool | Iterable[str]) -> list[dict[str, list[str]]] | None:
+    if auth is True:
+        return KEY_SECURITY
+    if auth is False:
+        return None
+    names = list(auth)
+    if not names or any(name not in SECURITY_SCHEMES for name in names):
+        raise ValueError(f"undeclared security schemes: {names} (add them to SECURITY_SCHEMES)")
+    return [{name: []} for name in names]
 
 
 def components() -> Components:
@@ -223,8 +240,9 @@ def tailor(document: OpenAPI, *, image_model: str) -> None:
     `additionalProperties: false` on the bodies that refuse unknown fields (Litestar leaves
     msgspec's `forbid_unknown_fields` out)."""
     schemas = document.components.schemas if document.components else None
+    strict = _strict_structs(msgspec.Struct)
     for name, schema in (schemas or {}).items():
-        struct = STRICT_BODIES.get(name)
+        struct = strict.get(name)
         if struct is None or not isinstance(schema, Schema):
             continue
         schema.additional_properties = False
@@ -262,8 +280,11 @@ def _tailor_generation(properties: dict[str, Schema | Reference], image_model: s
     )
 
 
-STRICT_BODIES: dict[str, type[msgspec.Struct]] = {
-    struct.__name__: struct
-    for struct in (GenerationBody,)
-    if struct.__struct_config__.forbid_unknown_fields
-}
+def _strict_structs(base: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
+    """Every Struct (by its component name) that refuses unknown fields, wherever declared."""
+    found: dict[str, type[msgspec.Struct]] = {}
+    for struct in base.__subclasses__():
+        if struct.__struct_config__.forbid_unknown_fields:
+            found[struct.__name__] = struct
+        found.update(_strict_structs(struct))
+    return found
