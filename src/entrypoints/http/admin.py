@@ -34,13 +34,20 @@ from entrypoints.http.admin_schemas import (
     key_out,
 )
 from entrypoints.http.deps import AS_GIVEN
+from entrypoints.http.examples import KEY_VIEW_EXAMPLE, LEDGER_EXAMPLE
 from entrypoints.http.guards import require_json
-from entrypoints.http.problems import problem_responses
+from entrypoints.http.openapi_docs import ADMIN_SCHEME, documented
 from entrypoints.http.usage import Bucket, From, Limit, To, usage_answer
 
 NO_STORE = {"Cache-Control": "no-store"}
-READ_ERRORS = problem_responses(401, 404, 422, 503)
-WRITE_ERRORS = problem_responses(400, 401, 404, 413, 415, 422, 503)
+READ_ERRORS = (404, 422, 503)
+WRITE_ERRORS = (400, 404, 413, 415, 422, 503)
+ISSUED_EXAMPLE = {**KEY_VIEW_EXAMPLE, "key": "ig_EXAMPLEnotarealkey000000000000"}
+
+
+def _docs(errors: tuple[int, ...], example: object = None) -> dict[str, Any]:
+    """Operator routes: the operator's token, problem JSON errors, an example."""
+    return documented(auth=(ADMIN_SCHEME,), errors=errors, example=example)
 
 
 def admin_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -64,7 +71,7 @@ def _unset(value: Any) -> Any:
 
 
 @post("/keys", status_code=201, tags=["admin"], guards=[require_json],
-      responses=WRITE_ERRORS)  # fmt: skip
+      **_docs(WRITE_ERRORS, ISSUED_EXAMPLE))  # fmt: skip
 async def create_key(
     data: KeyCreateBody, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[KeyIssuedOut]:
@@ -78,7 +85,8 @@ async def create_key(
     return Response(answer, status_code=201, headers=NO_STORE)
 
 
-@get("/keys", tags=["admin"], responses=READ_ERRORS)
+@get("/keys", tags=["admin"],
+     **_docs(READ_ERRORS, {"data": [KEY_VIEW_EXAMPLE], "next_cursor": None}))  # fmt: skip
 async def list_keys(
     operators: Operator,
     clock: Annotated[Clock, AS_GIVEN],
@@ -96,7 +104,7 @@ async def list_keys(
     return Response(KeyPage([key_out(v, now) for v in views], next_cursor), headers=NO_STORE)
 
 
-@get("/keys/{key_id:str}", tags=["admin"], responses=READ_ERRORS)
+@get("/keys/{key_id:str}", tags=["admin"], **_docs(READ_ERRORS, KEY_VIEW_EXAMPLE))
 async def show_key(
     key_id: KeyId, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[KeyOut]:
@@ -106,7 +114,7 @@ async def show_key(
 
 
 @patch("/keys/{key_id:str}", tags=["admin"], guards=[require_json],
-       responses=WRITE_ERRORS)  # fmt: skip
+       **_docs(WRITE_ERRORS, KEY_VIEW_EXAMPLE))  # fmt: skip
 async def patch_key(
     key_id: KeyId,
     data: KeyPatchBody,
@@ -123,7 +131,7 @@ async def patch_key(
 
 
 @post("/keys/{key_id:str}/credits", status_code=200, tags=["admin"],
-      guards=[require_json], responses=WRITE_ERRORS)  # fmt: skip
+      guards=[require_json], **_docs(WRITE_ERRORS, {"remaining": 500}))  # fmt: skip
 async def change_credits(
     key_id: KeyId, data: CreditsBody, operators: Operator
 ) -> Response[RemainingOut]:
@@ -132,8 +140,9 @@ async def change_credits(
     return Response(RemainingOut(change.after), headers=NO_STORE)
 
 
-@post("/keys/{key_id:str}/reroll", status_code=201, tags=["admin"],
-      guards=[require_json], responses=WRITE_ERRORS)  # fmt: skip
+@post("/keys/{key_id:str}/reroll", status_code=201, tags=["admin"], guards=[require_json],
+      **_docs(WRITE_ERRORS, {"key": "ig_EXAMPLEnotarealkey000000000000",
+                             "key_id": "key_7d1e0b"}))  # fmt: skip
 async def reroll_key(key_id: KeyId, data: RerollBody, operators: Operator) -> Response[RerolledOut]:
     """A new key (new `key_id`) with the same plan, settings and balance; the old key stops
     working after `grace_seconds`."""
@@ -141,13 +150,13 @@ async def reroll_key(key_id: KeyId, data: RerollBody, operators: Operator) -> Re
     return Response(RerolledOut(issued.key, issued.key_id), status_code=201, headers=NO_STORE)
 
 
-@delete("/keys/{key_id:str}", status_code=204, tags=["admin"], responses=READ_ERRORS)
+@delete("/keys/{key_id:str}", status_code=204, tags=["admin"], **_docs(READ_ERRORS))
 async def revoke_key(key_id: KeyId, operators: Operator) -> None:
     """Revoke a key: it stops working at once."""
     await operators.revoke_key(key_id)
 
 
-@get("/keys/{key_id:str}/usage", tags=["admin"], responses=READ_ERRORS)
+@get("/keys/{key_id:str}/usage", tags=["admin"], **_docs(READ_ERRORS, LEDGER_EXAMPLE))
 async def key_usage(
     key_id: KeyId,
     operators: Operator,

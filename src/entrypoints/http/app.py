@@ -12,7 +12,18 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import admin, jobs, keys, ops, playground, quotes, usage, webhooks
+from entrypoints.http import (
+    admin,
+    jobs,
+    keys,
+    openapi_docs,
+    ops,
+    playground,
+    quotes,
+    usage,
+    webhooks,
+)
+from entrypoints.http.allow import point_options_at_their_routes
 from entrypoints.http.auth import TRUSTED_PROXIES_STATE, KeyCookies
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.deps import dependencies
@@ -43,12 +54,15 @@ def create_app(
         app.state.container = container_factory(settings, clock=clock, metrics=metrics)
         log.info(settings.describe())
 
+    def describe_deployment(app: Litestar) -> None:
+        openapi_docs.tailor(app.openapi_schema, image_model=settings.image_model)
+
     async def stop(app: Litestar) -> None:
         container: ApiContainer | None = getattr(app.state, "container", None)
         if container is not None:
             await container.aclose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             keys.create_key,
             keys.authorize,
@@ -81,7 +95,7 @@ def create_app(
             default_model=settings.image_model,
         ),
         exception_handlers=exception_handlers(quota_headers),
-        on_startup=[start],
+        on_startup=[start, describe_deployment],
         on_shutdown=[stop],
         state=State({TRUSTED_PROXIES_STATE: parse_networks(settings.trusted_proxies)}),
         openapi_config=OpenAPIConfig(
@@ -89,9 +103,13 @@ def create_app(
             version="0.1.0",
             description="Quota-limited generative-image API: submit a job, poll for the result.",
             path="/schema",
+            components=openapi_docs.components(),
+            use_handler_docstrings=True,  # each handler's docstring is its description
             render_plugins=playground.docs_ui_plugins(),
         ),
         request_max_body_size=1_048_576,
         debug=False,
         logging_config=None,  # the CLI configures logging (JSON or text)
     )
+    point_options_at_their_routes(app)
+    return app

@@ -19,14 +19,17 @@ from domain.models import Job, JobStatus
 from domain.ports import ImageStore
 from entrypoints.http.auth import AnyRequest, require_credential
 from entrypoints.http.deps import AS_GIVEN
+from entrypoints.http.examples import JOB_EXAMPLE, REQUEST_EXAMPLE, SEED_EXAMPLE
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
 from entrypoints.http.observability import COUNTS_SUBMISSIONS, record_accepted, request_id_of
-from entrypoints.http.problems import problem_response, problem_responses, status_for_job_error
+from entrypoints.http.openapi_docs import IMAGE_MEDIA_TYPES, documented
+from entrypoints.http.problems import problem_response, status_for_job_error
 from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.quotes import image_request_of
 from entrypoints.http.schemas import (
+    CURSOR_PATTERN,
     GenerationBody,
     JobList,
     JobOut,
@@ -79,7 +82,8 @@ def _job_headers(job: Job) -> dict[str, str]:
 
 
 STRICT_GENERATION_BODY = strict_body(GenerationBody)
-SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
+SUBMIT_ERRORS = (400, 403, 409, 413, 415, 422, 429, 503)
+_QUOTA = ("RateLimit", "RateLimit-Policy")
 
 
 @post(
@@ -88,7 +92,14 @@ SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
     tags=["images"],
     guards=[require_json, STRICT_GENERATION_BODY],
     opt=COUNTS_SUBMISSIONS,
-    responses=SUBMIT_ERRORS,
+    **documented(
+        auth=True,
+        errors=SUBMIT_ERRORS,
+        request_headers=("Idempotency-Key",),
+        headers={202: ("Location", "Retry-After", *_QUOTA, "Idempotent-Replayed")},
+        example=JOB_EXAMPLE,
+        request_example=REQUEST_EXAMPLE,
+    ),
 )
 async def create_generation(
     request: AnyRequest,
@@ -158,7 +169,13 @@ generate_image_seed = post(
     tags=["seed"],
     guards=[require_json, STRICT_GENERATION_BODY],
     opt=COUNTS_SUBMISSIONS,
-    responses={**SUBMIT_ERRORS, **problem_responses(502)},
+    **documented(
+        auth=True,
+        errors=(*SUBMIT_ERRORS, 502),
+        headers={200: _QUOTA, 202: ("Location", "Retry-After", *_QUOTA)},
+        example=SEED_EXAMPLE,
+        request_example=REQUEST_EXAMPLE,
+    ),
 )(_generate_image_seed)
 generate_image_seed_hyphen = post(
     "/generate-image",
@@ -170,7 +187,17 @@ generate_image_seed_hyphen = post(
 )(_generate_image_seed)
 
 
-@get("/v1/jobs/{job_id:str}", tags=["jobs"], responses=problem_responses(401, 404, 503))
+@get(
+    "/v1/jobs/{job_id:str}",
+    tags=["jobs"],
+    **documented(
+        auth=True,
+        errors=(400, 404, 503),
+        request_headers=("Prefer",),
+        headers={200: ("Cache-Control", "Retry-After", "Preference-Applied", *_QUOTA)},
+        example=JOB_EXAMPLE,
+    ),
+)
 async def read_job(
     request: AnyRequest, job_id: str, caller: Caller, get_job: GetJob, quota_headers: QuotaHeaders
 ) -> Response[JobOut]:
@@ -187,12 +214,24 @@ async def read_job(
     )
 
 
-@get("/v1/jobs", tags=["jobs"], responses=problem_responses(400, 401, 422, 503))
+@get(
+    "/v1/jobs",
+    tags=["jobs"],
+    **documented(
+        auth=True,
+        errors=(400, 422, 503),
+        headers={200: ("Cache-Control",)},
+        example={"data": [JOB_EXAMPLE], "next_cursor": None},
+    ),
+)
 async def read_jobs(
     caller: Caller,
     list_jobs: ListJobs,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None,
+        Parameter(pattern=CURSOR_PATTERN, description="The `next_cursor` of the previous page."),
+    ] = None,
 ) -> Response[JobList]:
     """The caller's jobs, newest first. Pass `next_cursor` back as `cursor` for the next page."""
     jobs, next_cursor = await list_jobs(owner=caller.key_id, limit=limit, cursor=cursor)
@@ -204,23 +243,32 @@ async def read_jobs(
     "/v1/jobs/{job_id:str}/cancel",
     status_code=200,
     tags=["jobs"],
-    responses=problem_responses(401, 403, 404, 409, 503),
+    **documented(
+        auth=True, errors=(400, 403, 404, 409, 503), example={**JOB_EXAMPLE, "status": "canceled"}
+    ),
 )
 async def cancel(job_id: str, caller: Caller, cancel_job: CancelJob) -> JobOut:
     """Cancel a queued job: it becomes `canceled` and its credits are refunded."""
     return job_out(await cancel_job(job_id, owner=caller.key_id))
 
 
+_IMAGE_DOCS = documented(
+    auth=True,
+    errors=(400, 404, 503),
+    request_headers=("If-None-Match",),
+    headers={200: ("ETag", "Cache-Control"), 304: ("ETag", "Cache-Control")},
+    media_types=IMAGE_MEDIA_TYPES,
+)
+_IMAGE_DOCS["responses"][304] = ResponseSpec(
+    data_container=None, description="Not modified (ETag matched)", generate_examples=False
+)
+
+
 @get(
     "/v1/jobs/{job_id:str}/images/{index:int}",
     tags=["jobs"],
     media_type="image/png",
-    responses={
-        304: ResponseSpec(
-            data_container=None, description="Not modified (ETag matched)", generate_examples=False
-        ),
-        **problem_responses(401, 404, 503),
-    },
+    **_IMAGE_DOCS,
 )
 async def read_image(
     request: AnyRequest,

@@ -13,7 +13,7 @@ from domain.ports import Clock
 from entrypoints.http.auth import AnyRequest, KeyCookies, require_credential, same_origin_only
 from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.guards import MintLimit
-from entrypoints.http.problems import problem_responses
+from entrypoints.http.openapi_docs import documented
 from entrypoints.http.quota_headers import quota_headers
 from entrypoints.http.schemas import KeyCreated, MeOut, me_out
 
@@ -22,10 +22,20 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 # Minting sets the key cookie: a foreign page may not do it to its visitor (login CSRF).
 MINT_GUARDS = [same_origin_only]
-MINT_ERRORS = problem_responses(403, 429, 503)
 
 
-@post("/v1/keys", status_code=201, tags=["keys"], guards=MINT_GUARDS, responses=MINT_ERRORS)
+@post(
+    "/v1/keys",
+    status_code=201,
+    tags=["keys"],
+    guards=MINT_GUARDS,
+    **documented(
+        auth=False,
+        errors=(403, 429, 503),
+        headers={201: ("Set-Cookie", "Cache-Control")},
+        example={"key": "ig_live_EXAMPLEnotarealkey000000", "key_id": "key_9f2c1a", "credits": 100},
+    ),
+)
 async def create_key(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Response[KeyCreated]:
@@ -41,7 +51,17 @@ async def create_key(
     )
 
 
-@post("/authorize", status_code=303, tags=["seed"], guards=MINT_GUARDS, responses=MINT_ERRORS)
+@post(
+    "/authorize",
+    status_code=303,
+    tags=["seed"],
+    guards=MINT_GUARDS,
+    **documented(
+        auth=False,
+        errors=(403, 429, 503),
+        headers={303: ("Location", "Set-Cookie", "Cache-Control")},
+    ),
+)
 async def authorize(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Redirect:
@@ -53,7 +73,24 @@ async def authorize(
     )
 
 
-@get(["/v1/me", "/me"], tags=["keys"], responses=problem_responses(401, 503))
+@get(
+    ["/v1/me", "/me"],
+    tags=["keys"],
+    **documented(
+        auth=True,
+        errors=(400, 503),
+        headers={200: ("RateLimit", "RateLimit-Policy", "Cache-Control")},
+        example={
+            "key_id": "key_9f2c1a",
+            "start": "ig_live_EXA",
+            "credits": {
+                "remaining": 99,
+                "refill": {"interval": "monthly", "amount": 100, "refill_day": 1},
+                "next_refill_at": "2027-01-01T00:00:00Z",
+            },
+        },
+    ),
+)
 async def me(
     request: AnyRequest, describe_key: DescribeKey, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[MeOut]:
@@ -71,7 +108,7 @@ async def me(
     status_code=204,
     tags=["keys"],
     guards=[same_origin_only],
-    responses=problem_responses(401, 403, 503),
+    **documented(auth=True, errors=(400, 403, 503), headers={204: ("Set-Cookie",)}),
 )
 async def revoke(request: AnyRequest, revoke_key: RevokeKey, key_cookies: KeyCookies) -> None:
     """Revoke the caller's key and clear the cookie."""

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from litestar import Response, get
-from litestar.openapi.datastructures import ResponseSpec
+
+from entrypoints.http.openapi_docs import documented
+from entrypoints.http.problems import PROBLEM_JSON
+from entrypoints.http.schemas import Problem
 
 READY_TIMEOUT_SECONDS = 3.0
 Probe = Callable[[], Awaitable[None]]  # raises when the thing it checks is down
 
 
-@get("/healthz", tags=["ops"])
+@get("/healthz", tags=["ops"], **documented(auth=False, example={"status": "ok"}))
 async def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
@@ -21,18 +25,13 @@ async def healthz() -> dict[str, str]:
 @get(
     "/readyz",
     tags=["ops"],
-    responses={
-        503: ResponseSpec(
-            data_container=dict[str, str | dict[str, str]],
-            description="Not ready",
-            generate_examples=False,
-        )
-    },
+    **documented(auth=False, errors=(503,), example={"status": "ready", "checks": {"jobs": "ok"}}),
 )
 async def readyz(
     probes: Mapping[str, Callable[[], Awaitable[None]]],
-) -> Response[dict[str, object]]:
-    """Readiness: Redis (jobs and quota) and the broker answer."""
+) -> Response[Any]:
+    """Readiness: Redis (jobs and quota) and the broker answer. When one does not: 503 problem
+    JSON whose `checks` member says which."""
     checks: dict[str, str] = {}
     for name, probe in probes.items():
         try:
@@ -40,6 +39,15 @@ async def readyz(
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
-    body: dict[str, object] = {"status": "ready" if ready else "unready", "checks": checks}
-    return Response(body, status_code=200 if ready else 503)
+    if all(value == "ok" for value in checks.values()):
+        return Response({"status": "ready", "checks": checks})
+    down = ", ".join(name for name, value in checks.items() if value != "ok")
+    problem = Problem(
+        type="urn:imagegate:problem:unready",
+        title="Service Unavailable",
+        status=503,
+        detail=f"Not ready: {down}.",
+        code="unready",
+        checks=checks,
+    )
+    return Response(problem, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": "2"})

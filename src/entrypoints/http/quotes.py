@@ -8,8 +8,9 @@ from litestar import Response, post
 from domain.models import ImageRequest, OutputFormat, Quality
 from domain.quotes import QuoteJob
 from entrypoints.http.auth import AnyRequest, require_credential
+from entrypoints.http.examples import REQUEST_EXAMPLE
 from entrypoints.http.guards import require_json, strict_body
-from entrypoints.http.problems import problem_responses
+from entrypoints.http.openapi_docs import documented
 from entrypoints.http.schemas import GenerationBody
 
 
@@ -23,7 +24,7 @@ def image_request_of(data: GenerationBody, default_model: str) -> ImageRequest:
     """The body as the domain's request, its model resolved (pricing may depend on it)."""
     return ImageRequest(
         prompt=data.prompt,
-        n=data.n,
+        n=int(data.n),  # a whole number: 2.0 is 2 (JSON Schema says so), 2.5 was refused
         size=data.size,
         quality=Quality(data.quality),
         output_format=OutputFormat(data.output_format),
@@ -36,7 +37,12 @@ def image_request_of(data: GenerationBody, default_model: str) -> ImageRequest:
     status_code=200,
     tags=["images"],
     guards=[require_json, strict_body(GenerationBody)],
-    responses=problem_responses(400, 401, 413, 415, 422, 503),
+    **documented(
+        auth=True,
+        errors=(400, 403, 413, 415, 422, 503),
+        example={"credits": 12, "remaining": 88, "affordable": True},
+        request_example=REQUEST_EXAMPLE,
+    ),
 )
 async def create_quote(
     request: AnyRequest, data: GenerationBody, quote_job: QuoteJob, default_model: str

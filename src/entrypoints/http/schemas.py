@@ -9,7 +9,22 @@ import msgspec
 
 from domain.models import Job, KeyInfo, Refill
 
-Prompt = Annotated[str, msgspec.Meta(min_length=1, max_length=32_000, description="What to draw.")]
+# `\S`: a prompt of only whitespace is refused (422) like an empty one.
+Prompt = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=32_000, pattern=r"\S", description="What to draw."),
+]
+# `model: ""` is a 422 naming `model`, not the default model (null or absent is the default).
+Model = Annotated[str, msgspec.Meta(min_length=1)]
+
+# A list cursor is the unpadded base64url of a 40-byte ASCII index member
+# ("<13-digit ms>:<job id>"): 13 groups of 4 characters (each decoding to 3 ASCII bytes, the
+# fifth with the ":" at byte 13) and 2 for the last byte. Checked at the edge so the document
+# states exactly what the server accepts.
+_B64_ASCII = "[A-Za-f][A-HQ-Xg-nw-z0-3][ABEFIJMNQRUVYZcdghklopstwx014589][A-Za-z0-9_-]"
+CURSOR_PATTERN = (
+    f"^(?:{_B64_ASCII}){{4}}[A-Za-f][DTjz][op][A-Za-z0-9_-](?:{_B64_ASCII}){{8}}[A-Za-f][AQgw]$"
+)
 
 
 class WebhookBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,12 +41,17 @@ class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /v1/images/generations"""
 
     prompt: Prompt
-    n: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
+    # A float field so that `2.0` (a JSON Schema integer) is accepted like `2`; __post_init__
+    # makes it an int. The document states `integer` (openapi_docs.tailor).
+    n: Annotated[float, msgspec.Meta(ge=1, le=10, multiple_of=1)] = 1
     size: str = "1024x1024"
     quality: Literal["low", "medium", "high", "auto"] = "auto"
     output_format: Literal["png", "jpeg", "webp"] = "png"
-    model: str | None = None
+    model: Model | None = None
     webhook: WebhookBody | None = None
+
+    def __post_init__(self) -> None:
+        self.n = int(self.n)
 
 
 class KeyCreated(msgspec.Struct):
@@ -120,6 +140,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     code: str
     errors: list[dict[str, str]] | None = None
     job_id: str | None = None
+    checks: dict[str, str] | None = None  # GET /readyz: each dependency's state
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -12,13 +12,14 @@ from litestar.params import Parameter
 from domain.api_keys import Caller
 from domain.operator_service import OperatorService
 from entrypoints.http.admin_schemas import BucketsOut, UsageOut, buckets_out, usage_out
-from entrypoints.http.problems import problem_responses
+from entrypoints.http.examples import LEDGER_EXAMPLE
+from entrypoints.http.openapi_docs import documented
 
 Bucket = Annotated[Literal["day"] | None, Parameter(description="`day`: totals per UTC day")]
 From = Annotated[date | None, Parameter(query="from", description="first day (UTC), with bucket")]
 To = Annotated[date | None, Parameter(query="to", description="last day (UTC), with bucket")]
 Limit = Annotated[int, Parameter(ge=1, le=100)]
-USAGE_ERRORS = problem_responses(401, 422, 503)
+USAGE_DOCS = documented(auth=True, errors=(422, 503), example=LEDGER_EXAMPLE)
 
 
 async def usage_answer(
@@ -39,7 +40,7 @@ async def usage_answer(
     return usage_out(page)
 
 
-@get("/v1/me/usage", tags=["keys"], responses=USAGE_ERRORS)
+@get("/v1/me/usage", tags=["keys"], **USAGE_DOCS)
 async def my_usage(
     caller: Caller,
     operators: OperatorService,

@@ -7,7 +7,8 @@ from litestar import Response, get, post
 
 from domain.api_keys import Caller
 from domain.webhook_api import GetWebhookSecret, JobWebhooks
-from entrypoints.http.problems import problem_responses
+from entrypoints.http.examples import DELIVERIES_EXAMPLE
+from entrypoints.http.openapi_docs import documented
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -35,7 +36,16 @@ class DeliveryList(msgspec.Struct):
     data: list[DeliveryOut]
 
 
-@get("/v1/webhooks/secret", tags=["webhooks"], responses=problem_responses(401, 422, 503))
+@get(
+    "/v1/webhooks/secret",
+    tags=["webhooks"],
+    **documented(
+        auth=True,
+        errors=(422, 503),
+        headers={200: ("Cache-Control",)},
+        example={"key": "whsec_RXhhbXBsZU5vdEFSZWFsU2VjcmV0MDA="},
+    ),
+)
 async def webhook_secret(
     caller: Caller, webhook_secret: GetWebhookSecret
 ) -> Response[WebhookSecretOut]:
@@ -47,7 +57,7 @@ async def webhook_secret(
 @get(
     "/v1/jobs/{job_id:str}/webhooks",
     tags=["webhooks"],
-    responses=problem_responses(401, 404, 503),
+    **documented(auth=True, errors=(404, 503), example=DELIVERIES_EXAMPLE),
 )
 async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -> DeliveryList:
     """The job's webhook deliveries, each with every attempt (time, status or error,
@@ -60,7 +70,7 @@ async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -
     "/v1/jobs/{job_id:str}/webhooks/{delivery_id:str}/redeliver",
     status_code=202,
     tags=["webhooks"],
-    responses=problem_responses(401, 403, 404, 503),
+    **documented(auth=True, errors=(403, 404, 503)),
 )
 async def redeliver(
     job_id: str, delivery_id: str, caller: Caller, job_webhooks: JobWebhooks

@@ -1,0 +1,297 @@
+"""How every operation is described in the OpenAPI document: its security, the request
+headers it reads, the response headers it sends, its errors (always problem JSON), and an
+example. One mechanism, so that a new route tells the same truth as the old ones:
+
+    @post("/v1/things", status_code=201, **documented(
+        auth=True, errors=(409, 422), request_headers=("Idempotency-Key",),
+        headers={201: ("Location",)}, example={"id": "thing_1"}))
+
+`documented` returns the decorator's `responses`, `security` and `operation_class`; the
+operation class fills in what Litestar cannot say by itself (headers on error responses,
+header parameters, several image media types) when the document is built. A header or a
+security scheme a route names must have its row in REQUEST_HEADERS / RESPONSE_HEADERS /
+SECURITY_SCHEMES (`documented` refuses others), so each is described once. `tailor` adds what
+only the running deployment knows (its model) and `additionalProperties: false` for every
+Struct declared with `forbid_unknown_fields=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import msgspec
+from litestar.openapi.spec import (
+    Components,
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
+
+from domain.validation import capabilities_for
+from entrypoints.http.auth import COOKIE_NAME
+from entrypoints.http.problems import PROBLEM_JSON, problem_responses
+from entrypoints.http.schemas import GenerationBody
+
+BEARER = "bearer"
+KEY_COOKIE = "keyCookie"
+ADMIN_SCHEME = "adminToken"
+# Either credential works; OpenAPI lists alternatives as separate requirements.
+KEY_SECURITY: list[dict[str, list[str]]] = [{BEARER: []}, {KEY_COOKIE: []}]
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    BEARER: SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="The API key: `Authorization: Bearer <key>` (from POST /v1/keys).",
+    ),
+    KEY_COOKIE: SecurityScheme(
+        type="apiKey",
+        name=COOKIE_NAME,
+        security_scheme_in="cookie",
+        description="The HttpOnly key cookie set by POST /v1/keys and POST /authorize; "
+        "state-changing requests that use it must come from the API's own origin.",
+    ),
+    ADMIN_SCHEME: SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="The operator's token: `Authorization: Bearer <ADMIN_TOKEN>` (the operator "
+        "API under /v1/admin; it answers 404 when the server has no ADMIN_TOKEN).",
+    ),
+}
+
+
+def _text(**extra: Any) -> Schema:
+    return Schema(type=OpenAPIType.STRING, **extra)
+
+
+# Every header the server reads, by name.
+REQUEST_HEADERS: dict[str, tuple[str, Schema]] = {
+    "X-Request-ID": (
+        "Your id for this request (1-128 of `A-Za-z0-9._:-`), echoed back and logged; "
+        "another value is replaced by one the server makes.",
+        _text(),
+    ),
+    "Idempotency-Key": (
+        "Retrying with the same key and body replays the first answer without charging again "
+        "(kept 24 h, scoped to your API key); the same key with another body is a 422.",
+        _text(min_length=1, max_length=255),
+    ),
+    "Prefer": ("`wait=N`: long-poll until the job is terminal or N seconds (≤ 60) pass.", _text()),
+    "If-None-Match": ("An ETag from an earlier download: 304 when it still matches.", _text()),
+    "Cancel-After": ("Cancel the job if it has not started within this many seconds.", _text()),
+}
+
+# Every header the server sends, by name.
+RESPONSE_HEADERS: dict[str, str] = {
+    "X-Request-ID": "The request's id (yours if it was acceptable, else one the server made).",
+    "Location": "Where the created job (or the next page) is.",
+    "Retry-After": "Seconds to wait before polling or retrying.",
+    "RateLimit": 'Credits left and seconds to the next refill: `"credits";r=N;t=S`.',
+    "RateLimit-Policy": 'The plan\'s refill: `"credits";q=AMOUNT;w=PERIOD_SECONDS`.',
+    "ETag": "The image's entity tag, for If-None-Match.",
+    "Cache-Control": "How long a cache may keep the answer.",
+    "Set-Cookie": f"The HttpOnly `{COOKIE_NAME}` cookie (set, or cleared on revoke).",
+    "WWW-Authenticate": "`Bearer` on a 401.",
+    "Idempotent-Replayed": "`true` when this is the replayed first answer to an Idempotency-Key.",
+    "Preference-Applied": "The `Prefer: wait=N` that was honoured.",
+}
+
+# The headers every response with this status carries.
+_HEADERS_BY_STATUS: dict[int, tuple[str, ...]] = {
+    401: ("WWW-Authenticate",),
+    429: ("Retry-After", "RateLimit", "RateLimit-Policy"),
+    503: ("Retry-After",),
+}
+IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+@dataclass
+class _DocumentedOperation(Operation):
+    """Litestar builds one of these per operation; `__post_init__` adds what it cannot say."""
+
+    # Set by `documented` on a subclass; class variables, so not constructor fields.
+    _request_headers: ClassVar[tuple[str, ...]] = ()
+    _headers: ClassVar[Mapping[int, tuple[str, ...]]] = {}
+    _example: ClassVar[Any] = None
+    _request_example: ClassVar[Any] = None
+    _media_types: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        params = [p for p in self.parameters or [] if not _is_header(p, self._request_headers)]
+        for name in ("X-Request-ID", *self._request_headers):
+            description, schema = REQUEST_HEADERS[name]
+            params.append(
+                Parameter(name=name, param_in="header", description=description, schema=schema)
+            )
+        self.parameters = params
+        for status_text, response in (self.responses or {}).items():
+            if not isinstance(response, OpenAPIResponse):
+                continue
+            status = int(status_text)
+            names = (
+                "X-Request-ID",
+                *_HEADERS_BY_STATUS.get(status, ()),
+                *self._headers.get(status, ()),
+            )
+            response.headers = {
+                name: OpenAPIHeader(
+                    schema=_text(),
+                    description=RESPONSE_HEADERS[name],
+                    required=name == "X-Request-ID",
+                )
+                for name in dict.fromkeys(names)
+            }
+            if status >= 400:
+                response.content = {
+                    PROBLEM_JSON: OpenAPIMediaType(
+                        schema=Reference(ref="#/components/schemas/Problem")
+                    )
+                }
+            elif status < 300 and self._media_types:
+                binary = _text(format="binary")
+                response.content = {
+                    kind: OpenAPIMediaType(schema=binary) for kind in self._media_types
+                }
+            elif status < 300 and response.content and self._example is not None:
+                for media in response.content.values():
+                    media.example = self._example
+        body = self.request_body
+        if (
+            self._request_example is not None
+            and body is not None
+            and not isinstance(body, Reference)
+        ):
+            for media in body.content.values():
+                media.example = self._request_example
+
+
+def _is_header(parameter: Parameter | Reference, names: Iterable[str]) -> bool:
+    return (
+        isinstance(parameter, Parameter)
+        and parameter.param_in == "header"
+        and parameter.name.lower() in {"x-request-id", *(n.lower() for n in names)}
+    )
+
+
+def documented(
+    *,
+    auth: bool | Iterable[str],
+    errors: Iterable[int] = (),
+    request_headers: Iterable[str] = (),
+    headers: Mapping[int, Iterable[str]] | None = None,
+    example: Any = None,
+    request_example: Any = None,
+    media_types: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The decorator arguments that document an operation.
+
+    auth: True when the caller's key is required (Bearer or cookie), or the names of other
+      schemes in SECURITY_SCHEMES (any one of them suffices); either adds 401 to `errors`.
+    errors: the 4xx/5xx statuses it may answer, each as problem JSON.
+    request_headers: names from REQUEST_HEADERS it reads (X-Request-ID is always there).
+    headers: for a status, names from RESPONSE_HEADERS it sends (X-Request-ID always; 401,
+      429 and 503 get theirs automatically).
+    example / request_example: a success body and a request body, as the server sends them.
+    media_types: for a binary answer, every content type it may have.
+    """
+    statuses = sorted({*errors, *((401,) if auth is not False else ())})
+    security = _security(auth)
+    unknown = [name for name in request_headers if name not in REQUEST_HEADERS]
+    unknown += [n for names in (headers or {}).values() for n in names if n not in RESPONSE_HEADERS]
+    if unknown:
+        raise ValueError(f"undeclared headers: {unknown} (add them to openapi_docs)")
+    operation_class = type(
+        "DocumentedOperation",
+        (_DocumentedOperation,),
+        {
+            "_request_headers": tuple(request_headers),
+            "_headers": {status: tuple(names) for status, names in (headers or {}).items()},
+            "_example": example,
+            "_request_example": request_example,
+            "_media_types": tuple(media_types),
+        },
+    )
+    return {
+        "responses": problem_responses(*statuses),
+        "security": security,
+        "operation_class": operation_class,
+    }
+
+
+def _security(auth: bool | Iterable[str]) -> list[dict[str, list[str]]] | None:
+    if auth is True:
+        return KEY_SECURITY
+    if auth is False:
+        return None
+    names = list(auth)
+    if not names or any(name not in SECURITY_SCHEMES for name in names):
+        raise ValueError(f"undeclared security schemes: {names} (add them to SECURITY_SCHEMES)")
+    return [{name: []} for name in names]
+
+
+def components() -> Components:
+    """The document's shared components: the security schemes."""
+    return Components(security_schemes=SECURITY_SCHEMES)
+
+
+def tailor(document: OpenAPI, *, image_model: str) -> None:
+    """What only this deployment knows: the one model it accepts and that model's sizes; and
+    `additionalProperties: false` on the bodies that refuse unknown fields (Litestar leaves
+    msgspec's `forbid_unknown_fields` out)."""
+    schemas = document.components.schemas if document.components else None
+    strict = _strict_structs(msgspec.Struct)
+    for name, schema in (schemas or {}).items():
+        struct = strict.get(name)
+        if struct is None or not isinstance(schema, Schema):
+            continue
+        schema.additional_properties = False
+        if struct is GenerationBody and schema.properties:
+            _tailor_generation(schema.properties, image_model)
+
+
+def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:
+    caps = capabilities_for(image_model)
+    properties["n"] = Schema(
+        type=OpenAPIType.INTEGER,
+        minimum=1,
+        maximum=caps.max_n,
+        default=1,
+        description="How many images; each costs one credit.",
+    )
+    properties["model"] = Schema(
+        one_of=[Schema(type=OpenAPIType.STRING, enum=[image_model]), Schema(type=OpenAPIType.NULL)],
+        default=None,
+        description=f"The image model; this deployment accepts only `{image_model}` (the default).",
+    )
+    free = caps.free_sizes
+    also = (
+        f" This model also draws WIDTHxHEIGHT with both sides multiples of {free.step} up to "
+        f"{free.max_side}, an aspect ratio within {free.max_ratio:g}:1 and at most "
+        f"{free.max_pixels} pixels; the list names the sizes every client can rely on."
+        if free
+        else ""
+    )
+    properties["size"] = Schema(
+        type=OpenAPIType.STRING,
+        enum=sorted(caps.sizes),
+        default="1024x1024",
+        description="The image size." + also,
+    )
+
+
+def _strict_structs(base: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
+    """Every Struct (by its component name) that refuses unknown fields, wherever declared."""
+    found: dict[str, type[msgspec.Struct]] = {}
+    for struct in base.__subclasses__():
+        if struct.__struct_config__.forbid_unknown_fields:
+            found[struct.__name__] = struct
+        found.update(_strict_structs(struct))
+    return found

@@ -1,0 +1,26 @@
+"""Schemathesis hooks for tests/e2e/test_schema_fuzz.py (loaded through SCHEMATHESIS_HOOKS).
+
+An Idempotency-Key means "this is the same request": reusing one with another body is a 422
+by design (the document says so; tests/http cover it). A fuzzer that draws the same short key
+for different bodies would report that as valid data rejected, so every valid key it draws
+is made unique. Invalid keys (empty, too long) are left as drawn, to be refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import schemathesis
+
+_MAX = 255
+
+
+@schemathesis.hook
+def before_call(context: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+    headers = case.headers or {}
+    for name in list(headers):
+        value = headers[name]
+        if name.lower() == "idempotency-key" and isinstance(value, str) and 1 <= len(value) <= _MAX:
+            suffix = uuid.uuid4().hex
+            headers[name] = value[: _MAX - len(suffix) - 1] + "-" + suffix
