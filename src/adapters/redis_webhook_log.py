@@ -22,26 +22,22 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 
 from adapters.redis_jobs_codec import ms
+from adapters.redis_ops import load_script
 from domain.webhook_delivery import Attempt, Decision, Outcome
 from domain.webhook_log import ClaimedDelivery, Delivery, DeliveryState
 
 DEFAULT_LEASE = timedelta(seconds=60)  # > the 10 s delivery timeout, with room for a slow worker
 
 
-def _script(name: str) -> str:
-    return resources.files("adapters.lua").joinpath(name).read_text(encoding="utf-8")
-
-
-CLAIM_LUA = _script("webhook_claim.lua")
-RECORD_LUA = _script("webhook_record.lua")
-REDELIVER_LUA = _script("webhook_redeliver.lua")
+CLAIM_LUA = load_script("webhook_claim.lua")
+RECORD_LUA = load_script("webhook_record.lua")
+REDELIVER_LUA = load_script("webhook_redeliver.lua")
 
 
 class WebhookKeys:
