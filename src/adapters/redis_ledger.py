@@ -19,7 +19,9 @@ from domain.errors import InvalidRequest
 from domain.operators import LedgerEntry, LedgerKind
 
 DAY_SECONDS = 86_400
-_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}", re.ASCII)
+# A stream id: ms-seq, each part below 2**64 (19 digits at most; Redis refuses larger ones).
+STREAM_ID_PATTERN = "^[0-9]{1,19}-[0-9]{1,19}$"
+_STREAM_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}", re.ASCII)
 _BATCH = 1000
 
 
@@ -81,6 +83,8 @@ class RedisCreditLedger:
     ) -> tuple[list[LedgerEntry], str | None]:
         if cursor is not None and not _STREAM_ID.fullmatch(cursor):
             raise InvalidRequest("The cursor is not one this API gave.", field="cursor")
+        if cursor is not None and all(int(part) == 0 for part in cursor.split("-")):
+            return [], None  # nothing comes before the smallest id (Redis refuses "(0-0")
         newest = "+" if cursor is None else f"({cursor}"
         stream = self.stream(key_id)
         rows: list[Any] = await self._redis.xrevrange(stream, newest, "-", count=limit + 1) or []
@@ -93,7 +97,11 @@ class RedisCreditLedger:
     ) -> list[LedgerEntry]:
         # Ids are never below `at`, so [start, end) by id holds every entry by `at` except
         # those written under a clock running behind another's: filter by `at` to be exact.
-        low = "-" if start is None else str(ms(start))
+        # Stream ids are >= 0: a range that starts before 1970 starts at the first entry, and
+        # one that ends before it holds none.
+        low = "-" if start is None else str(max(0, ms(start)))
+        if end is not None and ms(end) <= 0:
+            return []
         high = "+" if end is None else str(ms(end) - 1)  # up to the last id of end - 1 ms
         entries: list[LedgerEntry] = []
         stream = self.stream(key_id)

@@ -244,6 +244,8 @@ class OperatorService:
         if check_key:
             await self.show_key(key_id)
         first, last = day_range(first, last, today=self._clock.now().date())
+        if first > last:
+            return []
         start, end = day_bounds(first, last)
         return day_buckets(await self._ledger.between(key_id, start, end), first, last)
 

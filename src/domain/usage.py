@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from domain.errors import InvalidRequest
 from domain.operators import LedgerEntry, LedgerKind
 
 DEFAULT_DAYS = 30
@@ -44,13 +43,13 @@ def usage_totals(entries: Iterable[LedgerEntry]) -> UsageTotals:
 
 
 def day_range(first: date | None, last: date | None, *, today: date) -> tuple[date, date]:
-    """The days a bucket query covers, both ends included: by default the last 30 days."""
+    """The days a bucket query covers, both ends included: by default the last 30 days. A
+    longer range than MAX_DAYS gives its last MAX_DAYS days (the ledger keeps no more than
+    LEDGER_TTL_DAYS anyway); `from` after `to` is an empty range (first > last: no bucket)."""
     last = last or today
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise InvalidRequest("`from` is after `to`.", field="from")
-    if (last - first).days >= MAX_DAYS:
-        raise InvalidRequest(f"At most {MAX_DAYS} days at a time.", field="from")
+    if first <= last and (last - first).days >= MAX_DAYS:
+        first = last - timedelta(days=MAX_DAYS - 1)
     return first, last
 
 

@@ -221,9 +221,10 @@ async def test_usage_by_day_defaults_to_the_last_30_days(
     assert (buckets[-1].charged, sum(b.charged for b in buckets)) == (3, 3)
     chosen = await service.usage_by_day(view.key_id, first=date(2026, 2, 8), last=date(2026, 2, 8))
     assert [(b.date, b.charged) for b in chosen] == [(date(2026, 2, 8), 100)]
-    await invalid(
-        "from", service.usage_by_day(view.key_id, first=date(2026, 3, 2), last=date(2026, 3, 1))
+    reversed_range = await service.usage_by_day(
+        view.key_id, first=date(2026, 3, 2), last=date(2026, 3, 1)
     )
+    assert reversed_range == []  # a schema-valid pair of dates is answered, with no bucket
 
 
 async def test_the_callers_own_usage_needs_no_key_check(service: OperatorService):

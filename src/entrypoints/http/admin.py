@@ -37,7 +37,7 @@ from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.examples import KEY_VIEW_EXAMPLE, LEDGER_EXAMPLE
 from entrypoints.http.guards import require_json
 from entrypoints.http.openapi_docs import ADMIN_SCHEME, documented
-from entrypoints.http.usage import Bucket, From, Limit, To, usage_answer
+from entrypoints.http.usage import Bucket, Cursor, From, Limit, To, usage_answer
 
 NO_STORE = {"Cache-Control": "no-store"}
 READ_ERRORS = (404, 422, 503)
@@ -97,8 +97,9 @@ async def list_keys(
 ) -> Response[KeyPage]:
     """Keys, oldest first, filtered by `plan` and `external_id`; pass `next_cursor` back as
     `cursor` for the next page."""
+    # An empty parameter is an absent one: no filter, the first page.
     views, next_cursor = await operators.list_keys(
-        plan=plan, external_id=external_id, cursor=cursor, limit=limit
+        plan=plan or None, external_id=external_id or None, cursor=cursor or None, limit=limit
     )
     now = clock.now()
     return Response(KeyPage([key_out(v, now) for v in views], next_cursor), headers=NO_STORE)
@@ -163,7 +164,7 @@ async def key_usage(
     bucket: Bucket = None,
     from_: From = None,
     to: To = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response[UsageOut | BucketsOut]:
     """That key's credit ledger, as `GET /v1/me/usage` answers it."""

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from litestar import Response, get
 from litestar.params import Parameter
 
+from adapters.redis_ledger import STREAM_ID_PATTERN
 from domain.api_keys import Caller
 from domain.operator_service import OperatorService
 from entrypoints.http.admin_schemas import BucketsOut, UsageOut, buckets_out, usage_out
@@ -19,6 +20,10 @@ Bucket = Annotated[Literal["day"] | None, Parameter(description="`day`: totals p
 From = Annotated[date | None, Parameter(query="from", description="first day (UTC), with bucket")]
 To = Annotated[date | None, Parameter(query="to", description="last day (UTC), with bucket")]
 Limit = Annotated[int, Parameter(ge=1, le=100)]
+Cursor = Annotated[
+    str | None,
+    Parameter(pattern=STREAM_ID_PATTERN, description="The `next_cursor` of the previous page."),
+]
 USAGE_DOCS = documented(auth=True, errors=(422, 503), example=LEDGER_EXAMPLE)
 
 
@@ -36,7 +41,8 @@ async def usage_answer(
     if bucket == "day":
         days = await operators.usage_by_day(key_id, first=first, last=last, check_key=check_key)
         return buckets_out(days)
-    page = await operators.usage(key_id, cursor=cursor, limit=limit, check_key=check_key)
+    # An empty cursor is the first page, as an absent one is.
+    page = await operators.usage(key_id, cursor=cursor or None, limit=limit, check_key=check_key)
     return usage_out(page)
 
 
@@ -47,7 +53,7 @@ async def my_usage(
     bucket: Bucket = None,
     from_: From = None,
     to: To = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response[UsageOut | BucketsOut]:
     """The caller's credit ledger: `{data: [entry…] newest first, next_cursor, totals}`; with
