@@ -32,7 +32,7 @@ from adapters.redis_jobs_codec import (
     ms,
     record_bounds,
 )
-from adapters.redis_ops import AsyncRunner, SyncRunner, text
+from adapters.redis_ops import AsyncRunner, SyncRunner, load_script, text
 from domain.models import Claim, Job, JobError, StoredImage
 
 
@@ -50,6 +50,7 @@ class RedisJobRepository:
         self._ops = AsyncRunner(client)
         self._keys = JobKeys(prefix)
         self._recheck = timedelta(seconds=recheck_seconds)
+        self._enqueue = client.register_script(load_script("queue_enter.lua"))
 
     async def add(self, job: Job) -> None:
         """Record the job and put it in the outbox, in one transaction."""
@@ -63,6 +64,7 @@ class RedisJobRepository:
             pipe.zremrangebylex(index, "-", f"({cutoff}")  # forget expired jobs
             pipe.expireat(index, expire_at)
             pipe.zadd(keys.outbox, {job.id: ms(job.created_at)})
+            await self._enqueue(keys=[keys.queue, keys.queue_seq], args=[job.id], client=pipe)
             await pipe.execute()
 
     async def mark_enqueued(self, job_ids: Sequence[str]) -> None:
@@ -100,6 +102,7 @@ class RedisJobRepository:
             pipe.zrem(keys.owner_index(job.owner), index_member(job))
             pipe.zrem(keys.outbox, job.id)
             pipe.zrem(keys.refunds, job.id)
+            pipe.zrem(keys.queue, job.id)
             await pipe.execute()
 
     async def claim_refund(self, job_id: str) -> int:

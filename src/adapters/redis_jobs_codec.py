@@ -46,6 +46,11 @@ class JobKeys:
         self.leases = f"{prefix}:leases"  # running job → lease expiry (ms)
         self.outbox = f"{prefix}:outbox"  # queued job → when to make sure the broker has it (ms)
         self.refunds = f"{prefix}:refunds"  # ended job whose refund is owed → since (ms)
+        # Queued jobs in line (see redis_queue_place.QueueKeys) and the change channel
+        # (redis_job_changes.changes_channel): every transition keeps both.
+        self.queue = f"{prefix}:queue"
+        self.queue_seq = f"{prefix}:queue:seq"
+        self.changes = f"{prefix}:jobs:changed"
 
     def job(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -85,6 +90,8 @@ def encode_job(job: Job) -> dict[str, str]:
         "error": error_json(job.error) if job.error else "",
         "attempts": str(job.attempts),
         "request_id": job.request_id or "",
+        "version": str(job.version),
+        "deadline_at": ts(job.deadline_at),
     }
 
 
@@ -121,6 +128,8 @@ def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
         error=JobError(error["code"], error["message"]) if error else None,
         attempts=int(fields.get("attempts", "0")),
         request_id=fields.get("request_id") or None,
+        version=int(fields.get("version") or "0"),
+        deadline_at=parse_ts(fields.get("deadline_at", "")),
     )
 
 

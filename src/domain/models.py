@@ -189,6 +189,8 @@ class Job:
     error: JobError | None = None
     attempts: int = 0
     request_id: str | None = None
+    version: int = 1  # bumped by every change; a recorded job starts at 1
+    deadline_at: datetime | None = None  # past it a queued job is aborted, a running one canceled
 
     @classmethod
     def queued(

@@ -1,5 +1,7 @@
 -- queued → canceled by its owner, its refund owed.
--- KEYS[1] job, KEYS[2] outbox, KEYS[3] refunds; ARGV: owner, error, now_iso, now_ms, job_id
+-- KEYS[1] job, KEYS[2] outbox, KEYS[3] refunds, KEYS[4] queue, KEYS[5] change channel
+-- ARGV: owner, error, now_iso, now_ms, job_id
+--#include lib_job_change.lua
 -- Returns nil (no such job of this owner) or {changed, job}.
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return nil end
@@ -7,4 +9,5 @@ if status ~= 'queued' then return {0, redis.call('HGETALL', KEYS[1])} end
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'error', ARGV[2], 'finished_at', ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+announce(KEYS[1], KEYS[5], ARGV[5], dequeue(KEYS[4], ARGV[5]))
 return {1, redis.call('HGETALL', KEYS[1])}
