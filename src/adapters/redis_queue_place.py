@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+
 import redis
 import redis.asyncio as aioredis
 
