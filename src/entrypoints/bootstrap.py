@@ -16,11 +16,16 @@ from adapters.key_cache import KeyCachingQuotaProvider
 from adapters.metered import MeteredJobAdmission, MeteredJobRepository, MeteredQuotaProvider
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_idempotency import RedisIdempotencyStore
+from adapters.redis_job_changes import RedisJobChanges
 from adapters.redis_jobs import RedisJobRepository
+from adapters.redis_pool import subscriber_client
 from adapters.redis_rate_limit import RedisRateLimiter
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.job_changes import JobChanges
+from domain.job_waiting import AwaitJob
+from domain.key_limits import KeyConcurrencyLimiter
 from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_quota
@@ -49,8 +54,16 @@ class ApiContainer:
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
+    await_job: AwaitJob  # `Prefer: wait` and the seed aliases
+    changes: JobChanges  # the process's job change hub: every waiter's wake-ups
+    key_limiter: KeyConcurrencyLimiter  # per-key cap of concurrent non-waiting requests
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
+    starters: Sequence[Closer] = field(default=())  # run in order on startup
+
+    async def astart(self) -> None:
+        for start in self.starters:
+            await start()
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -71,8 +84,10 @@ def bind_api(
     idempotency: IdempotencyStore,
     rate_limiter: RateLimiter,
     clock: Clock,
+    changes: JobChanges,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
+    starters: Sequence[Closer] = (),
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
@@ -102,8 +117,12 @@ def bind_api(
         ),
         idempotency=idempotency,
         images=images,
+        await_job=AwaitJob(jobs, changes),
+        changes=changes,
+        key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,
+        starters=starters,
     )
 
 
@@ -136,6 +155,10 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     async def close_celery() -> None:
         celery.close()
 
+    # One subscription per process, on a client of its own: it keeps its connection for life.
+    subscriber = subscriber_client(settings.require_redis())
+    changes = RedisJobChanges(subscriber, max_waiters_per_key=settings.max_waiters_per_key)
+
     return bind_api(
         settings,
         quota=quota,
@@ -146,5 +169,10 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         rate_limiter=RedisRateLimiter(client),
         clock=clock,
         admission=admission,
-        closers=(relay.aclose, quota.aclose, client.aclose, close_celery),
-    )
+        changes=changes,
+        starters=(changes.start,),
+        closers=(
+            changes.aclose, relay.aclose, quota.aclose, client.aclose, subscriber.aclose,
+            close_celery,
+        ),
+    )  # fmt: skip

@@ -139,6 +139,8 @@ class Settings:
     key_cache_seconds: float = 5.0  # how long an API process remembers a key's id (0: never)
     http_max_header_bytes: int = 32768  # a request's whole header block; larger: 431
     http_header_timeout_seconds: float = 10.0  # to send a request's headers; then closed
+    max_waiters_per_key: int = 5_000  # SSE streams and long-polls (they hold no connection)
+    max_requests_per_key: int = 32  # other concurrent requests of one key (each holds one)
     log_format: str = "json"
     log_level: str = "INFO"
 

@@ -16,7 +16,7 @@ from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
-from tests.fakes.memory import MemoryImages, MemoryJobs, MemoryQueue, MemoryQuota
+from tests.fakes.memory import MemoryChanges, MemoryImages, MemoryJobs, MemoryQueue, MemoryQuota
 
 
 @dataclass
@@ -64,6 +64,7 @@ class Fakes:
     images: MemoryImages = field(default_factory=MemoryImages)
     idempotency: MemoryIdempotency = field(default_factory=MemoryIdempotency)
     limiter: CountingRateLimiter = field(default_factory=CountingRateLimiter)
+    changes: MemoryChanges = field(default_factory=MemoryChanges)
 
     def container(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
         return bind_api(
@@ -75,6 +76,7 @@ class Fakes:
             idempotency=self.idempotency,
             rate_limiter=self.limiter,
             clock=clock,
+            changes=self.changes,
         )
 
 

@@ -39,6 +39,7 @@ def create_app(
 
     async def start(app: Litestar) -> None:
         app.state.container = container_factory(settings, clock=clock, metrics=metrics)
+        await app.state.container.astart()
         log.info(settings.describe())
 
     async def stop(app: Litestar) -> None:

@@ -6,6 +6,8 @@ the ApiContainer's fields, resolved from the container built on startup.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import fields
 from typing import Any
 
@@ -14,6 +16,7 @@ from litestar.di import Provide
 from litestar.params import Dependency
 
 from domain.api_keys import Authenticate, Caller
+from domain.key_limits import KeyConcurrencyLimiter
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
 
@@ -36,9 +39,28 @@ def _value(value: object) -> Provide:
     return Provide(provide, sync_to_thread=False, use_cache=True)
 
 
-async def provide_caller(request: AnyRequest, authenticate: Authenticate) -> Caller:
-    """Authenticate without spending: a zero-cost verify resolves the key to its id."""
-    return await authenticate(require_credential(request).key)
+_SLOT = "key_slot"
+
+
+async def provide_caller(
+    request: AnyRequest, authenticate: Authenticate, key_limiter: KeyConcurrencyLimiter
+) -> AsyncIterator[Caller]:
+    """Authenticate without spending: a zero-cost verify resolves the key to its id. The
+    request then holds one of its key's concurrent-request slots (429 `too_many_requests`
+    past the cap) until it ends or starts waiting (`release_key_slot`)."""
+    caller = await authenticate(require_credential(request).key)
+    async with AsyncExitStack() as slot:
+        await slot.enter_async_context(key_limiter.slot(caller.key_id))
+        request.state[_SLOT] = slot
+        yield caller
+
+
+async def release_key_slot(request: AnyRequest) -> None:
+    """The request is about to wait (long-poll, SSE): waiters hold no Redis connection and
+    have their own, higher cap, so give the concurrent-request slot back now."""
+    slot: AsyncExitStack | None = request.state.pop(_SLOT, None)
+    if slot is not None:
+        await slot.aclose()
 
 
 def dependencies(**values: object) -> dict[str, Provide]:

@@ -14,10 +14,12 @@ from litestar.params import Parameter
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
 from domain.errors import ImageNotFound, JobNotFound
+from domain.job_waiting import MAX_WAIT_SECONDS, AwaitJob
+from domain.key_limits import TooManyWaiters
 from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
 from domain.ports import ImageStore
 from entrypoints.http.auth import AnyRequest, require_credential
-from entrypoints.http.deps import AS_GIVEN
+from entrypoints.http.deps import AS_GIVEN, release_key_slot
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
@@ -34,7 +36,6 @@ from entrypoints.http.schemas import (
 )
 
 log = logging.getLogger("imagegate.api")
-MAX_WAIT_SECONDS = 60.0
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -53,19 +54,23 @@ async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGener
     return submitted
 
 
-async def wait_for_job(job: Job, get_job: GetJob, seconds: float) -> Job:
-    """Poll the repository until the job is terminal or `seconds` have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + min(seconds, MAX_WAIT_SECONDS)
-    delay = 0.05
-    while not job.status.terminal:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
-        await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 0.5)
-        job = await get_job(job.id, owner=job.owner)
-    return job
+def prefer_wait(request: AnyRequest) -> float | None:
+    """The `Prefer: wait=N` of the request, N capped at 60; None without one."""
+    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
+    return None if match is None else min(float(match[1]), MAX_WAIT_SECONDS)
+
+
+def _applied(seconds: float) -> dict[str, str]:
+    return {"Preference-Applied": f"wait={seconds:g}"}
+
+
+async def _wait_quietly(await_job: AwaitJob, job: Job, seconds: float) -> Job:
+    """Wait after a submit: past the waiter cap the job is answered as it is (202), never
+    as a 429 — it has been charged and queued already."""
+    try:
+        return await await_job(job, seconds)
+    except TooManyWaiters:
+        return job
 
 
 def _job_headers(job: Job) -> dict[str, str]:
@@ -92,20 +97,27 @@ async def create_generation(
     submit: SubmitGeneration,
     idempotency: Annotated[IdempotencyStore, AS_GIVEN],
     quota_headers: QuotaHeaders,
+    await_job: AwaitJob,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
-    submitting (and charging) again."""
+    submitting (and charging) again. With `Prefer: wait=N` (N ≤ 60), answers 200 with the
+    finished job when it ends within N seconds, else 202 as usual."""
+    wait = prefer_wait(request)
 
     async def run() -> Response[Any]:
         submitted = await _submit(request, data, submit)
         job, charge = submitted.job, submitted.charge
         headers = {
             "Location": f"/v1/jobs/{job.id}",
-            "Retry-After": "1",
             **quota_headers(charge.remaining, charge.refill),
         }
-        return Response(job_out(job), status_code=202, headers=headers)
+        if wait is not None:
+            job = await _wait_quietly(await_job, job, wait)
+            headers.update(_applied(wait))
+        if job.status.terminal:
+            return Response(job_out(job), status_code=200, headers=headers)
+        return Response(job_out(job), status_code=202, headers={**headers, "Retry-After": "1"})
 
     idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
     if idempotency_key is None:
@@ -123,7 +135,7 @@ async def _generate_image_seed(
     request: AnyRequest,
     data: GenerationBody,
     submit: SubmitGeneration,
-    get_job: GetJob,
+    await_job: AwaitJob,
     quota_headers: QuotaHeaders,
     sync_wait_seconds: float,
 ) -> Response[Any]:
@@ -132,7 +144,7 @@ async def _generate_image_seed(
     submitted = await _submit(request, data, submit)
     charge = submitted.charge
     headers = quota_headers(charge.remaining, charge.refill)
-    job = await wait_for_job(submitted.job, get_job, sync_wait_seconds)
+    job = await _wait_quietly(await_job, submitted.job, sync_wait_seconds)
     if job.status is JobStatus.SUCCEEDED:
         url = str(request.base_url).rstrip("/") + image_url(job.id, 0)
         body = SeedImageOut(image_url=url, remaining_calls=charge.remaining, job_id=job.id)
@@ -162,18 +174,23 @@ generate_image_seed_hyphen = post(
 )(_generate_image_seed)
 
 
-@get("/v1/jobs/{job_id:str}", tags=["jobs"], responses=problem_responses(401, 404, 503))
+@get("/v1/jobs/{job_id:str}", tags=["jobs"], responses=problem_responses(401, 404, 429, 503))
 async def read_job(
-    request: AnyRequest, job_id: str, caller: Caller, get_job: GetJob, quota_headers: QuotaHeaders
+    request: AnyRequest,
+    job_id: str,
+    caller: Caller,
+    get_job: GetJob,
+    await_job: AwaitJob,
+    quota_headers: QuotaHeaders,
 ) -> Response[JobOut]:
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
     job = await get_job(job_id, owner=caller.key_id)
     headers = _job_headers(job)
-    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
-    if match and not job.status.terminal:
-        wait = min(float(match[1]), MAX_WAIT_SECONDS)
-        job = await wait_for_job(job, get_job, wait)
-        headers = {**_job_headers(job), "Preference-Applied": f"wait={match[1]}"}
+    wait = prefer_wait(request)
+    if wait is not None and not job.status.terminal:
+        await release_key_slot(request)  # a waiter counts against the waiter cap instead
+        job = await await_job(job, wait)
+        headers = {**_job_headers(job), **_applied(wait)}
     charge = caller.charge
     return Response(
         job_out(job), headers={**headers, **quota_headers(charge.remaining, charge.refill)}
