@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 
+import redis
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
@@ -19,6 +22,7 @@ from adapters.leases import ThreadLeaseKeeper
 from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredJobLedger
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_jobs import RedisJobLedger
+from adapters.redis_queue_place import QueueKeys, publish_worker_capacity
 from domain.generation import RunGeneration, WorkerPolicy
 from domain.ports import Clock
 from domain.sweeping import Sweep
@@ -87,7 +91,26 @@ def build_worker_deps(
         sweep_interval=settings.sweep_interval_seconds,
         image_ttl=timedelta(seconds=settings.job_ttl_seconds),
         resources=resources,
+        heartbeat=_capacity_heartbeat(settings, client, clock, resources),
     )
+
+
+def _capacity_heartbeat(
+    settings: Settings, client: redis.Redis, clock: Clock, resources: ExitStack
+) -> Callable[[], None]:
+    """The sweeper's beat publishes this worker's concurrency for the queue ETA; it lapses
+    when the worker dies (three missed beats), and is withdrawn at a clean shutdown."""
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    ttl = timedelta(seconds=max(15.0, 3 * settings.sweep_interval_seconds))
+    workers = QueueKeys().workers
+    resources.callback(lambda: client.hdel(workers, worker_id))
+
+    def beat() -> None:
+        publish_worker_capacity(
+            client, worker_id, settings.worker_concurrency, now=clock.now(), ttl=ttl
+        )
+
+    return beat
 
 
 def build_worker(settings: Settings) -> Celery:

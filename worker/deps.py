@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ class WorkerDeps:
     sweep_interval: float
     image_ttl: timedelta  # images older than this belong to expired jobs
     resources: ExitStack  # clients and threads to close at shutdown
+    heartbeat: Callable[[], None] = lambda: None  # tells the API this worker's capacity
 
     def close(self) -> None:
         self.resources.close()

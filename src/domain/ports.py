@@ -23,6 +23,7 @@ from domain.models import (
     Plan,
     StoredImage,
 )
+from domain.queue_eta import QueuePlace, QueueStats
 
 
 class Clock(Protocol):
@@ -205,3 +206,13 @@ class ImageStore(Protocol):
         """Delete the images of up to `limit` jobs stored before `before` (their job records
         have expired); returns how many jobs' images went."""
         ...
+
+
+class QueuePlaces(Protocol):
+    """Where queued jobs stand, and the numbers an ETA is estimated from."""
+
+    async def place(self, job_id: str) -> QueuePlace | None:
+        """Position (0 = next) and ETA of a queued job; None when it is not in the queue."""
+        ...
+
+    async def stats(self) -> QueueStats: ...

@@ -19,14 +19,24 @@ from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_job_changes import RedisJobChanges
 from adapters.redis_jobs import RedisJobRepository
 from adapters.redis_pool import subscriber_client
+from adapters.redis_queue_place import RedisQueuePlaces
 from adapters.redis_rate_limit import RedisRateLimiter
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
 from domain.job_changes import JobChanges
+from domain.job_progress import JobProgress
 from domain.job_waiting import AwaitJob
 from domain.key_limits import KeyConcurrencyLimiter
-from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.ports import (
+    Clock,
+    ImageStore,
+    JobAdmission,
+    JobQueue,
+    JobRepository,
+    QueuePlaces,
+    QuotaProvider,
+)
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import async_redis, build_image_store, build_quota
 from entrypoints.http.client_address import parse_networks
@@ -57,6 +67,7 @@ class ApiContainer:
     await_job: AwaitJob  # `Prefer: wait` and the seed aliases
     changes: JobChanges  # the process's job change hub: every waiter's wake-ups
     key_limiter: KeyConcurrencyLimiter  # per-key cap of concurrent non-waiting requests
+    job_progress: JobProgress  # queue position and ETA for the job resource
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
     starters: Sequence[Closer] = field(default=())  # run in order on startup
@@ -85,6 +96,7 @@ def bind_api(
     rate_limiter: RateLimiter,
     clock: Clock,
     changes: JobChanges,
+    places: QueuePlaces,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
     starters: Sequence[Closer] = (),
@@ -120,6 +132,7 @@ def bind_api(
         await_job=AwaitJob(jobs, changes),
         changes=changes,
         key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
+        job_progress=JobProgress(places, clock),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,
         starters=starters,
@@ -170,6 +183,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         clock=clock,
         admission=admission,
         changes=changes,
+        places=RedisQueuePlaces(client, clock),
         starters=(changes.start,),
         closers=(
             changes.aclose, relay.aclose, quota.aclose, client.aclose, subscriber.aclose,

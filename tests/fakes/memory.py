@@ -27,6 +27,7 @@ from domain.models import (
     Plan,
     StoredImage,
 )
+from domain.queue_eta import QueuePlace, QueueStats
 
 
 @dataclass
@@ -362,3 +363,21 @@ class _MemoryWaiter:
         self.event.clear()
         wake, self.pending = self.pending, None
         return wake
+
+
+class MemoryQueuePlaces:
+    """Queue places over MemoryJobs: queued jobs in creation order; no ETA (no run times)."""
+
+    def __init__(self, jobs: MemoryJobs) -> None:
+        self._jobs = jobs
+
+    async def place(self, job_id: str) -> QueuePlace | None:
+        queued = sorted(
+            (j for j in self._jobs.jobs.values() if j.status is JobStatus.QUEUED),
+            key=lambda j: j.created_at,
+        )
+        ids = [j.id for j in queued]
+        return QueuePlace(ids.index(job_id), None) if job_id in ids else None
+
+    async def stats(self) -> QueueStats:
+        return QueueStats((), 0)

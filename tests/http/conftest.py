@@ -16,7 +16,14 @@ from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
-from tests.fakes.memory import MemoryChanges, MemoryImages, MemoryJobs, MemoryQueue, MemoryQuota
+from tests.fakes.memory import (
+    MemoryChanges,
+    MemoryImages,
+    MemoryJobs,
+    MemoryQueue,
+    MemoryQueuePlaces,
+    MemoryQuota,
+)
 
 
 @dataclass
@@ -77,6 +84,7 @@ class Fakes:
             rate_limiter=self.limiter,
             clock=clock,
             changes=self.changes,
+            places=MemoryQueuePlaces(self.jobs),
         )
 
 

@@ -12,7 +12,7 @@ from adapters.clock import SystemClock
 from adapters.prometheus_metrics import Metrics
 from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
-from entrypoints.http import jobs, keys, ops, playground
+from entrypoints.http import job_stream, jobs, keys, ops, playground
 from entrypoints.http.auth import KeyCookies
 from entrypoints.http.deps import dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
@@ -60,6 +60,7 @@ def create_app(
             jobs.read_jobs,
             jobs.cancel,
             jobs.read_image,
+            job_stream.job_event_stream,
             ops.healthz,
             ops.readyz,
             metrics_route,

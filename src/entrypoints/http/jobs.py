@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
 from domain.errors import ImageNotFound, JobNotFound
+from domain.job_progress import JobProgress
 from domain.job_waiting import MAX_WAIT_SECONDS, AwaitJob
 from domain.key_limits import TooManyWaiters
 from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
@@ -98,6 +99,7 @@ async def create_generation(
     idempotency: Annotated[IdempotencyStore, AS_GIVEN],
     quota_headers: QuotaHeaders,
     await_job: AwaitJob,
+    job_progress: JobProgress,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
@@ -115,9 +117,10 @@ async def create_generation(
         if wait is not None:
             job = await _wait_quietly(await_job, job, wait)
             headers.update(_applied(wait))
+        body = job_out(job, await job_progress(job))
         if job.status.terminal:
-            return Response(job_out(job), status_code=200, headers=headers)
-        return Response(job_out(job), status_code=202, headers={**headers, "Retry-After": "1"})
+            return Response(body, status_code=200, headers=headers)
+        return Response(body, status_code=202, headers={**headers, "Retry-After": "1"})
 
     idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
     if idempotency_key is None:
@@ -136,6 +139,7 @@ async def _generate_image_seed(
     data: GenerationBody,
     submit: SubmitGeneration,
     await_job: AwaitJob,
+    job_progress: JobProgress,
     quota_headers: QuotaHeaders,
     sync_wait_seconds: float,
 ) -> Response[Any]:
@@ -155,7 +159,7 @@ async def _generate_image_seed(
         status = status_for_job_error(code)
         return problem_response(status, code, detail, headers=headers, job_id=job.id)
     headers.update({"Location": f"/v1/jobs/{job.id}", "Retry-After": "1"})
-    return Response(job_out(job), status_code=202, headers=headers)
+    return Response(job_out(job, await job_progress(job)), status_code=202, headers=headers)
 
 
 generate_image_seed = post(
@@ -181,6 +185,7 @@ async def read_job(
     caller: Caller,
     get_job: GetJob,
     await_job: AwaitJob,
+    job_progress: JobProgress,
     quota_headers: QuotaHeaders,
 ) -> Response[JobOut]:
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
@@ -193,7 +198,8 @@ async def read_job(
         headers = {**_job_headers(job), **_applied(wait)}
     charge = caller.charge
     return Response(
-        job_out(job), headers={**headers, **quota_headers(charge.remaining, charge.refill)}
+        job_out(job, await job_progress(job)),
+        headers={**headers, **quota_headers(charge.remaining, charge.refill)},
     )
 
 
@@ -201,12 +207,15 @@ async def read_job(
 async def read_jobs(
     caller: Caller,
     list_jobs: ListJobs,
+    job_progress: JobProgress,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> Response[JobList]:
     """The caller's jobs, newest first. Pass `next_cursor` back as `cursor` for the next page."""
     jobs, next_cursor = await list_jobs(owner=caller.key_id, limit=limit, cursor=cursor)
-    body = JobList(data=[job_out(job) for job in jobs], next_cursor=next_cursor)
+    body = JobList(
+        data=[job_out(job, await job_progress(job)) for job in jobs], next_cursor=next_cursor
+    )
     return Response(body, headers={"Cache-Control": "private, no-cache"})
 
 

@@ -1,0 +1,107 @@
+"""The job lifecycle through real processes: the event stream, queue positions, deadlines and
+cancel of running jobs (DESIGN "Job lifecycle")."""
+
+from __future__ import annotations
+
+import signal
+
+from tests.e2e.lifecycle_support import (
+    balance,
+    bearer,
+    event_order,
+    events,
+    job,
+    mint,
+    submit,
+)
+from tests.e2e.stack import Stack, wait_until
+
+FAST_WORKER = {"PLACEHOLDER_DELAY_MS": "300", "SWEEP_INTERVAL_SECONDS": "0.5"}
+
+
+def test_the_event_stream_follows_a_job_to_its_end_and_resumes(make_stack) -> None:  # type: ignore[no-untyped-def]
+    stack: Stack = make_stack(FAST_WORKER)
+    stack.start_api()  # no worker yet: the job waits in the queue
+    with stack.client() as client:
+        key = mint(client)
+        job_id = submit(client, key)["id"]
+        seen = []
+        with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=bearer(key)) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            received = events(stream)
+            first = next(received)
+            assert first.name == "job" and first.job["status"] == "queued"
+            assert first.job["queue"]["position"] == 0
+            seen.append(first)
+            stack.start_worker()
+            seen.extend(received)  # ends when the server closes the stream after the terminal
+        statuses = [e.job["status"] for e in seen]
+        assert statuses[0] == "queued" and statuses[-1] == "succeeded"
+        assert "running" in statuses
+        assert statuses.index("running") < statuses.index("succeeded")
+        orders = [event_order(e) for e in seen]
+        assert orders == sorted(set(orders))  # strictly increasing ids
+
+        running = next(e for e in seen if e.job["status"] == "running")
+        resume = {**bearer(key), "Last-Event-ID": running.id}
+        with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=resume) as stream:
+            rest = list(events(stream))
+        assert [e.job["status"] for e in rest][-1] == "succeeded"
+        assert all(event_order(e) > event_order(running) for e in rest)
+
+        stranger = mint(client)
+        other = client.get(f"/v1/jobs/{job_id}/events", headers=bearer(stranger))
+        assert other.status_code == 404
+        assert other.headers["content-type"].startswith("application/problem+json")
+
+
+def test_queued_jobs_show_their_positions_in_submit_order_and_drain(make_stack) -> None:  # type: ignore[no-untyped-def]
+    stack: Stack = make_stack(FAST_WORKER)
+    stack.start_api()
+    with stack.client() as client:
+        key = mint(client)
+        ids = [submit(client, key)["id"] for _ in range(5)]
+        jobs = [job(client, key, job_id) for job_id in ids]
+        assert [j["queue"]["position"] for j in jobs] == [0, 1, 2, 3, 4]
+        assert all(j["eta_seconds"] is None and j["deadline_at"] is None for j in jobs)
+        stack.start_worker()
+        wait_until(
+            lambda: all(job(client, key, i)["status"] == "succeeded" for i in ids),
+            timeout=60,
+            what="the queue to drain",
+        )
+        done = job(client, key, ids[0])
+        assert done["queue"] is None and done["eta_seconds"] is None
+        assert done["finished_at"].endswith("Z") and "." in done["finished_at"]  # milliseconds
+        assert balance(client, key) == 5
+        # A worker killed outright leaves its capacity until it lapses; with the recent run
+        # times the next queued job gets an estimate (its inputs are cached for a second).
+        stack.kill("worker", signal.SIGKILL)
+        queued = submit(client, key)["id"]
+        estimated = wait_until(
+            lambda: (j := job(client, key, queued))["queue"]["eta_seconds"] is not None and j,
+            timeout=10,
+            what="an ETA",
+        )
+        assert estimated["status"] == "queued"
+        assert isinstance(estimated["queue"]["eta_seconds"], int)
+
+
+def test_a_long_poll_on_submit_answers_200_with_the_finished_job(stack: Stack) -> None:
+    with stack.client() as client:
+        key = mint(client)
+        answer = client.post(
+            "/v1/images/generations",
+            json={"prompt": "a harbour", "size": "256x256"},
+            headers={**bearer(key), "Prefer": "wait=20"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "succeeded"
+        assert answer.headers["preference-applied"] == "wait=20"
+
+
+def test_a_stream_of_an_unknown_job_is_404(stack: Stack) -> None:
+    with stack.client() as client:
+        key = mint(client)
+        assert client.get("/v1/jobs/job_nope/events", headers=bearer(key)).status_code == 404
