@@ -84,6 +84,7 @@ def build_worker_deps(
             clock=clock,
             policy=policy,
             grace=timedelta(seconds=settings.sweep_grace_seconds),
+            deadlines=raw_ledger,
         ),
         ledger=ledger,
         store=store,

@@ -67,6 +67,8 @@ class RedisJobRepository:
             pipe.expireat(index, expire_at)
             pipe.zadd(keys.outbox, {job.id: ms(job.created_at)})
             await self._enqueue(keys=[keys.queue, keys.queue_seq], args=[job.id], client=pipe)
+            if job.deadline_at is not None:
+                pipe.zadd(keys.deadlines, {job.id: ms(job.deadline_at)})
             await pipe.execute()
 
     async def mark_enqueued(self, job_ids: Sequence[str]) -> None:
@@ -105,6 +107,7 @@ class RedisJobRepository:
             pipe.zrem(keys.outbox, job.id)
             pipe.zrem(keys.refunds, job.id)
             pipe.zrem(keys.queue, job.id)
+            pipe.zrem(keys.deadlines, job.id)
             await pipe.execute()
 
     async def claim_refund(self, job_id: str) -> int:
@@ -112,6 +115,9 @@ class RedisJobRepository:
 
     async def release_refund(self, job_id: str) -> None:
         await self._ops.run(ops.release_refund(self._keys, job_id, _now()))
+
+    async def expire_deadlines(self, now: datetime, limit: int) -> Sequence[Job]:
+        return await self._ops.run(ops.expire_deadlines(self._keys, now, limit))
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -178,3 +184,6 @@ class RedisJobLedger:
 
     def refunds_due(self, before: datetime, limit: int) -> list[Job]:
         return self._ops.run(ops.refunds_due(self._keys, before, limit))
+
+    def expire_deadlines(self, now: datetime, limit: int) -> list[Job]:
+        return self._ops.run(ops.expire_deadlines(self._keys, now, limit))

@@ -51,6 +51,7 @@ class JobKeys:
         self.queue = f"{prefix}:queue"
         self.queue_seq = f"{prefix}:queue:seq"
         self.changes = f"{prefix}:jobs:changed"
+        self.deadlines = f"{prefix}:deadlines"  # queued or running job → its deadline (ms)
 
     def job(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -92,6 +93,7 @@ def encode_job(job: Job) -> dict[str, str]:
         "request_id": job.request_id or "",
         "version": str(job.version),
         "deadline_at": ts(job.deadline_at),
+        "deadline_ms": str(ms(job.deadline_at)) if job.deadline_at else "",
     }
 
 

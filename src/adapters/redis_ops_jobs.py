@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters.redis_jobs_codec import JobKeys, decode_job, error_json, images_json, ms, ts
 from adapters.redis_ops import Op, text
-from domain.errors import WORKER_LOST
+from domain.errors import DEADLINE_EXCEEDED, WORKER_LOST
 from domain.models import Claim, ClaimResult, Job, JobError, StoredImage
 
 CANCELED = JobError("canceled", "Canceled by the caller.")
@@ -117,3 +117,10 @@ def unenqueued(k: JobKeys, before: datetime, limit: int) -> Op[list[str]]:
 
 def refunds_due(k: JobKeys, before: datetime, limit: int) -> Op[list[Job]]:
     return Op("job_refunds_due.lua", [k.refunds], [k.prefix, ms(before), limit], _jobs)
+
+
+def expire_deadlines(k: JobKeys, now: datetime, limit: int) -> Op[list[Job]]:
+    """Queued jobs past their deadline → aborted, running ones → canceled; refunds owed."""
+    keys = [k.deadlines, k.leases, k.outbox, k.refunds, k.queue, k.changes]
+    args = [k.prefix, ms(now), ts(now), limit, error_json(DEADLINE_EXCEEDED)]
+    return Op("job_deadlines.lua", keys, args, _jobs)

@@ -16,6 +16,7 @@ from domain.api_keys import raise_for_refusal
 from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
 from domain.models import Charge, ImageRequest, Job
 from domain.ports import Clock, JobAdmission, JobQueue, JobRepository, QuotaProvider
+from domain.refunds import refund_job_via_api
 from domain.validation import validate_request
 
 log = logging.getLogger("imagegate.domain")
@@ -43,7 +44,12 @@ class SubmitGeneration:
     allowed_models: frozenset[str] | None = None
 
     async def __call__(
-        self, key: str, request: ImageRequest, *, request_id: str | None = None
+        self,
+        key: str,
+        request: ImageRequest,
+        *,
+        request_id: str | None = None,
+        deadline: timedelta | None = None,
     ) -> Submitted:
         validate_request(request, self.allowed_models)
         if not self.queue.accepting():
@@ -52,6 +58,8 @@ class SubmitGeneration:
         draft = Job.queued(
             owner="", request=request, now=now, ttl=self.job_ttl, request_id=request_id
         )
+        if deadline is not None:
+            draft = draft.evolve(deadline_at=now + deadline)
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)
@@ -113,11 +121,5 @@ class CancelJob:
         if not changed:
             detail = f"The job is {job.status.value}; only a queued job can be canceled."
             raise JobNotCancelable(detail)
-        amount = await self.jobs.claim_refund(job.id)
-        if amount:
-            try:
-                await self.quota.refund(job.owner, amount)
-            except Exception:
-                await self.jobs.release_refund(job.id)
-                raise
+        await refund_job_via_api(job, jobs=self.jobs, quota=self.quota)
         return await GetJob(self.jobs)(job_id, owner=owner)

@@ -216,3 +216,16 @@ class QueuePlaces(Protocol):
         ...
 
     async def stats(self) -> QueueStats: ...
+
+
+class JobDeadlines(Protocol):
+    """The API's view of deadlines: jobs past theirs, ended atomically (queued → aborted,
+    running → canceled, `deadline_exceeded`, refund owed)."""
+
+    async def expire_deadlines(self, now: datetime, limit: int) -> Sequence[Job]: ...
+
+
+class LedgerDeadlines(Protocol):
+    """The same for the worker's sweeper (sync)."""
+
+    def expire_deadlines(self, now: datetime, limit: int) -> list[Job]: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.models import Job
-from domain.ports import CreditRefunder, JobLedger
+from domain.ports import CreditRefunder, JobLedger, JobRepository, QuotaProvider
 
 
 def refund_job(job: Job, *, ledger: JobLedger, refunder: CreditRefunder) -> int:
@@ -15,5 +15,18 @@ def refund_job(job: Job, *, ledger: JobLedger, refunder: CreditRefunder) -> int:
         refunder.refund(job.owner, amount)
     except Exception:
         ledger.release_refund(job.id)
+        raise
+    return amount
+
+
+async def refund_job_via_api(job: Job, *, jobs: JobRepository, quota: QuotaProvider) -> int:
+    """`refund_job` on the API side (async ports): claim, refund, owe it again on failure."""
+    amount = await jobs.claim_refund(job.id)
+    if not amount:
+        return 0
+    try:
+        await quota.refund(job.owner, amount)
+    except Exception:
+        await jobs.release_refund(job.id)
         raise
     return amount

@@ -24,6 +24,7 @@ from adapters.redis_rate_limit import RedisRateLimiter
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.deadline_enforcement import EnforceDeadlines
 from domain.job_changes import JobChanges
 from domain.job_progress import JobProgress
 from domain.job_waiting import AwaitJob
@@ -43,9 +44,11 @@ from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
 from entrypoints.http.idempotency import IdempotencyStore
 from entrypoints.http.ops import Probe
+from entrypoints.http.periodic import Periodic
 from entrypoints.settings import Settings
 
 Closer = Callable[[], Awaitable[None]]
+DEADLINE_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -171,11 +174,15 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     # One subscription per process, on a client of its own: it keeps its connection for life.
     subscriber = subscriber_client(settings.require_redis())
     changes = RedisJobChanges(subscriber, max_waiters_per_key=settings.max_waiters_per_key)
+    # Deadlines hold even while no worker is alive: each API process enforces them too.
+    metered_jobs = MeteredJobRepository(jobs, metrics)
+    enforce = EnforceDeadlines(jobs, metered_jobs, quota, clock)
+    deadline_watch = Periodic("deadline enforcement", enforce, every=DEADLINE_CHECK_SECONDS)
 
     return bind_api(
         settings,
         quota=quota,
-        jobs=MeteredJobRepository(jobs, metrics),
+        jobs=metered_jobs,
         queue=relay,
         images=build_image_store(settings),
         idempotency=RedisIdempotencyStore(client),
@@ -184,9 +191,9 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         admission=admission,
         changes=changes,
         places=RedisQueuePlaces(client, clock),
-        starters=(changes.start,),
+        starters=(changes.start, deadline_watch.start),
         closers=(
-            changes.aclose, relay.aclose, quota.aclose, client.aclose, subscriber.aclose,
-            close_celery,
+            deadline_watch.aclose, changes.aclose, relay.aclose, quota.aclose, client.aclose,
+            subscriber.aclose, close_celery,
         ),
     )  # fmt: skip

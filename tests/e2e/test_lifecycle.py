@@ -4,8 +4,12 @@ cancel of running jobs (DESIGN "Job lifecycle")."""
 from __future__ import annotations
 
 import signal
+from typing import Any
+
+import httpx
 
 from tests.e2e.lifecycle_support import (
+    BODY,
     balance,
     bearer,
     event_order,
@@ -105,3 +109,83 @@ def test_a_stream_of_an_unknown_job_is_404(stack: Stack) -> None:
     with stack.client() as client:
         key = mint(client)
         assert client.get("/v1/jobs/job_nope/events", headers=bearer(key)).status_code == 404
+
+
+def stored_images(stack: Stack, job_id: str) -> list[str]:
+    folder = stack.workdir / "images" / job_id
+    return [str(p) for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def _ended(client: httpx.Client, key: str, job_id: str, status: str) -> dict[str, Any]:
+    return wait_until(
+        lambda: (j := job(client, key, job_id))["status"] == status and j,
+        timeout=20,
+        what=f"{job_id} to be {status}",
+    )
+
+
+def test_a_queued_job_past_its_deadline_is_aborted_and_refunded_with_no_worker(
+    make_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    stack: Stack = make_stack()
+    stack.start_api()  # no worker at all: the API enforces the deadline itself
+    with stack.client() as client:
+        key = mint(client)
+        before = balance(client, key)
+        submitted = submit(client, key, **{"Cancel-After": "2s"})
+        assert submitted["deadline_at"] is not None
+        assert balance(client, key) == before - 1
+        aborted = _ended(client, key, submitted["id"], "aborted")
+        assert aborted["error"]["code"] == "deadline_exceeded"
+        assert aborted["queue"] is None
+        wait_until(lambda: balance(client, key) == before, timeout=10, what="the refund")
+        assert aborted["credits"]["charged"] == 1
+
+
+def test_a_running_job_past_its_deadline_is_canceled_refunded_and_stores_nothing(
+    make_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    stack: Stack = make_stack({"PLACEHOLDER_DELAY_MS": "3000", "SWEEP_INTERVAL_SECONDS": "0.5"})
+    stack.start_api()
+    stack.start_worker()
+    with stack.client() as client:
+        key = mint(client)
+        before = balance(client, key)
+        response = client.post(
+            "/v1/images/generations",
+            json={**BODY, "deadline_seconds": 1},
+            headers=bearer(key),
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        canceled = _ended(client, key, job_id, "canceled")
+        assert canceled["error"]["code"] == "deadline_exceeded"
+        assert canceled["started_at"] is not None
+        wait_until(lambda: balance(client, key) == before, timeout=10, what="the refund")
+        wait_until(
+            lambda: "lost the job" in stack.log("worker"), timeout=20, what="the late result"
+        )
+        after = job(client, key, job_id)
+        assert after["status"] == "canceled" and after["images"] == []
+        assert stored_images(stack, job_id) == []
+        assert balance(client, key) == before  # refunded once
+
+
+def test_bad_deadlines_are_422_naming_the_field_and_charge_nothing(stack: Stack) -> None:
+    with stack.client() as client:
+        key = mint(client)
+        before = balance(client, key)
+        cases = [
+            ({"Cancel-After": "soon"}, {}, "Cancel-After"),
+            ({"Cancel-After": "25h"}, {}, "Cancel-After"),
+            ({}, {"deadline_seconds": 0}, "deadline_seconds"),
+            ({}, {"deadline_seconds": 86_401}, "deadline_seconds"),
+            ({}, {"deadline_seconds": "10"}, "deadline_seconds"),
+        ]
+        for headers, body, field in cases:
+            answer = client.post(
+                "/v1/images/generations", json={**BODY, **body}, headers={**bearer(key), **headers}
+            )
+            assert answer.status_code == 422, (headers, body, answer.text)
+            assert field in answer.text
+        assert balance(client, key) == before

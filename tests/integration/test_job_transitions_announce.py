@@ -126,3 +126,29 @@ async def test_reclaim_requeues_into_the_queue(
     reclaimed = ledger.reclaim_expired(clock.now() + timedelta(seconds=2), max_attempts=3, limit=10)
     assert [j.id for j in reclaimed] == [job.id] and reclaimed[0].version == 3
     assert job.id in queue(sync_redis)
+
+
+async def test_deadlines_abort_queued_cancel_running_and_skip_ended(
+    repo: RedisJobRepository, ledger: RedisJobLedger, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    deadline = clock.now() + timedelta(seconds=5)
+    queued, running, done = (
+        Job.queued(owner="k", request=REQUEST, now=clock.now(), ttl=timedelta(hours=1)).evolve(
+            deadline_at=deadline
+        )
+        for _ in range(3)
+    )
+    for job in (queued, running, done):
+        await repo.add(job)
+    ledger.start(running.id, clock.now(), max_attempts=3, lease_seconds=30)
+    ledger.start(done.id, clock.now(), max_attempts=3, lease_seconds=30)
+    ledger.succeed(done.id, 1, [], clock.now())
+    assert await repo.expire_deadlines(clock.now(), 10) == []  # not yet
+    ended = await repo.expire_deadlines(deadline, 10)
+    assert {j.id: j.status.value for j in ended} == {queued.id: "aborted", running.id: "canceled"}
+    assert all(j.error is not None and j.error.code == "deadline_exceeded" for j in ended)
+    assert queued.id not in queue(sync_redis)
+    assert ledger.succeed(running.id, 1, [], clock.now()) is None  # the attempt lost the job
+    assert ledger.refunds_due(deadline, 10)  # both refunds are owed
+    assert await repo.claim_refund(queued.id) == 1

@@ -20,4 +20,5 @@ redis.call('ZREMRANGEBYLEX', index, '-', ARGV[8])
 redis.call('EXPIREAT', index, ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[9], ARGV[10])
 enqueue(KEYS[4], KEYS[5], ARGV[10])  -- KEYS[4] queue, KEYS[5] its sequence
+track_deadline(KEYS[2], KEYS[6], ARGV[10])  -- KEYS[6] deadlines
 return verdict

@@ -20,3 +20,9 @@ end
 local function dequeue(queue, id)
   return redis.call('ZREM', queue, id) == 1
 end
+
+-- A job recorded with a deadline joins the deadline index (job_deadlines.lua enforces it).
+local function track_deadline(job, deadlines, id)
+  local due = redis.call('HGET', job, 'deadline_ms')
+  if due and due ~= '' then redis.call('ZADD', deadlines, due, id) end
+end

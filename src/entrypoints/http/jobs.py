@@ -13,6 +13,7 @@ from litestar.params import Parameter
 
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
+from domain.deadlines import CANCEL_AFTER_HEADER, resolve_deadline
 from domain.errors import ImageNotFound, JobNotFound
 from domain.job_progress import JobProgress
 from domain.job_waiting import MAX_WAIT_SECONDS, AwaitJob
@@ -49,8 +50,12 @@ async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGener
         output_format=OutputFormat(data.output_format),
         model=data.model or submit.default_model,
     )
+    # Validated before anything is charged; bad values are a 422 naming the header or field.
+    deadline = resolve_deadline(request.headers.get(CANCEL_AFTER_HEADER), data.deadline_seconds)
     key = require_credential(request).key
-    submitted = await submit(key, image_request, request_id=request_id_of(request))
+    submitted = await submit(
+        key, image_request, request_id=request_id_of(request), deadline=deadline
+    )
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted
 

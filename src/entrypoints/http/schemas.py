@@ -22,6 +22,10 @@ class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
     quality: Literal["low", "medium", "high", "auto"] = "auto"
     output_format: Literal["png", "jpeg", "webp"] = "png"
     model: str | None = None
+    deadline_seconds: (
+        Annotated[int, msgspec.Meta(description="Cancel the job if not done by then (1-86400).")]
+        | None
+    ) = None
 
 
 class KeyCreated(msgspec.Struct):
