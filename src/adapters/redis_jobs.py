@@ -145,9 +145,12 @@ class RedisJobLedger:
         )
         return self._ops.run(op)
 
-    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
-        if held:
-            self._ops.run(ops.renew(self._keys, held, now, lease_seconds))
+    def renew(
+        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
+    ) -> list[tuple[str, int]]:
+        if not held:
+            return []
+        return self._ops.run(ops.renew(self._keys, held, now, lease_seconds))
 
     def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
         return self._ops.run(ops.requeue(self._keys, job_id, attempt, error, due))

@@ -47,10 +47,15 @@ def start(
 
 def renew(
     k: JobKeys, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
-) -> Op[None]:
+) -> Op[list[tuple[str, int]]]:
     until = ms(now + timedelta(seconds=lease_seconds))
     pairs = [item for job_id, attempt in held for item in (job_id, str(attempt))]
-    return Op("job_renew.lua", [k.leases], [k.prefix, until, *pairs], _none)
+    attempts = dict(held)
+
+    def lost(ids: Any) -> list[tuple[str, int]]:
+        return [(text(i), attempts[text(i)]) for i in ids]
+
+    return Op("job_renew.lua", [k.leases], [k.prefix, until, *pairs], lost)
 
 
 def requeue(
@@ -84,7 +89,7 @@ def cancel(k: JobKeys, job_id: str, owner: str, now: datetime) -> Op[tuple[Job |
         changed, fields = reply
         return decode_job(fields), bool(changed)
 
-    keys = [k.job(job_id), k.outbox, k.refunds, k.queue, k.changes]
+    keys = [k.job(job_id), k.outbox, k.refunds, k.queue, k.changes, k.leases]
     args = [owner, error_json(CANCELED), ts(now), ms(now), job_id]
     return Op("job_cancel.lua", keys, args, decode)
 

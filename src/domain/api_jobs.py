@@ -108,7 +108,7 @@ class ListJobs:
 
 @dataclass(frozen=True, slots=True)
 class CancelJob:
-    """queued → canceled, and the credits back."""
+    """queued or running → canceled, and the credits back (a running attempt abandons)."""
 
     jobs: JobRepository
     quota: QuotaProvider
@@ -119,7 +119,7 @@ class CancelJob:
         if job is None:
             raise JobNotFound()
         if not changed:
-            detail = f"The job is {job.status.value}; only a queued job can be canceled."
+            detail = f"The job is {job.status.value}; only a queued or running job can be canceled."
             raise JobNotCancelable(detail)
         await refund_job_via_api(job, jobs=self.jobs, quota=self.quota)
         return await GetJob(self.jobs)(job_id, owner=owner)

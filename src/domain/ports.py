@@ -108,8 +108,11 @@ class JobLedger(Protocol):
         """queued (or running with an expired lease) → running, attempts + 1, leased."""
         ...
 
-    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
-        """Extend the leases of these (job id, attempt) pairs that still hold their job."""
+    def renew(
+        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
+    ) -> list[tuple[str, int]]:
+        """Extend the leases of these (job id, attempt) pairs that still hold their job; the
+        pairs that no longer do (canceled, past the deadline, taken over)."""
         ...
 
     def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
@@ -153,6 +156,11 @@ class LeaseKeeper(Protocol):
     """Renews the leases of the attempts this worker process is running."""
 
     def hold(self, job_id: str, attempt: int) -> AbstractContextManager[None]: ...
+
+    def lost(self, job_id: str, attempt: int) -> bool:
+        """True once a renewal found this held attempt no longer holds its job: the worker
+        abandons it and stores nothing."""
+        ...
 
 
 class JobDispatcher(Protocol):

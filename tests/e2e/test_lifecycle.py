@@ -116,7 +116,7 @@ def stored_images(stack: Stack, job_id: str) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
 
 
-def _ended(client: httpx.Client, key: str, job_id: str, status: str) -> dict[str, Any]:
+def _becomes(client: httpx.Client, key: str, job_id: str, status: str) -> dict[str, Any]:
     return wait_until(
         lambda: (j := job(client, key, job_id))["status"] == status and j,
         timeout=20,
@@ -135,7 +135,7 @@ def test_a_queued_job_past_its_deadline_is_aborted_and_refunded_with_no_worker(
         submitted = submit(client, key, **{"Cancel-After": "2s"})
         assert submitted["deadline_at"] is not None
         assert balance(client, key) == before - 1
-        aborted = _ended(client, key, submitted["id"], "aborted")
+        aborted = _becomes(client, key, submitted["id"], "aborted")
         assert aborted["error"]["code"] == "deadline_exceeded"
         assert aborted["queue"] is None
         wait_until(lambda: balance(client, key) == before, timeout=10, what="the refund")
@@ -158,7 +158,7 @@ def test_a_running_job_past_its_deadline_is_canceled_refunded_and_stores_nothing
         )
         assert response.status_code == 202, response.text
         job_id = response.json()["id"]
-        canceled = _ended(client, key, job_id, "canceled")
+        canceled = _becomes(client, key, job_id, "canceled")
         assert canceled["error"]["code"] == "deadline_exceeded"
         assert canceled["started_at"] is not None
         wait_until(lambda: balance(client, key) == before, timeout=10, what="the refund")
@@ -189,3 +189,29 @@ def test_bad_deadlines_are_422_naming_the_field_and_charge_nothing(stack: Stack)
             assert answer.status_code == 422, (headers, body, answer.text)
             assert field in answer.text
         assert balance(client, key) == before
+
+
+def test_cancel_of_a_running_job_refunds_it_and_the_worker_stores_nothing(
+    make_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    stack: Stack = make_stack({"PLACEHOLDER_DELAY_MS": "2000"})
+    stack.start_api()
+    stack.start_worker()
+    with stack.client() as client:
+        key = mint(client)
+        before = balance(client, key)
+        job_id = submit(client, key)["id"]
+        _becomes(client, key, job_id, "running")
+        canceled = client.post(f"/v1/jobs/{job_id}/cancel", headers=bearer(key))
+        assert canceled.status_code == 200, canceled.text
+        assert canceled.json()["status"] == "canceled"
+        assert canceled.json()["credits"]["refunded"] == 1
+        assert balance(client, key) == before
+        again = client.post(f"/v1/jobs/{job_id}/cancel", headers=bearer(key))
+        assert again.status_code == 409
+        # The worker learns at its next renewal (about a second) and abandons the attempt.
+        wait_until(lambda: "lost the job" in stack.log("worker"), timeout=20, what="abandon")
+        assert stored_images(stack, job_id) == []
+        after = job(client, key, job_id)
+        assert after["status"] == "canceled" and after["images"] == []
+        assert balance(client, key) == before  # refunded once

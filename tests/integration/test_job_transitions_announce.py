@@ -152,3 +152,22 @@ async def test_deadlines_abort_queued_cancel_running_and_skip_ended(
     assert ledger.succeed(running.id, 1, [], clock.now()) is None  # the attempt lost the job
     assert ledger.refunds_due(deadline, 10)  # both refunds are owed
     assert await repo.claim_refund(queued.id) == 1
+
+
+async def test_cancel_of_a_running_job_fences_its_attempt_and_renewal_reports_it_lost(
+    repo: RedisJobRepository, ledger: RedisJobLedger, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = Job.queued(owner="k", request=REQUEST, now=clock.now(), ttl=timedelta(hours=1))
+    other = Job.queued(owner="k", request=REQUEST, now=clock.now(), ttl=timedelta(hours=1))
+    for each in (job, other):
+        await repo.add(each)
+        ledger.start(each.id, clock.now(), max_attempts=3, lease_seconds=30)
+    canceled, changed = await repo.cancel(job.id, "k", clock.now())
+    assert changed and canceled is not None and canceled.status.value == "canceled"
+    assert sync_redis.zscore("ig:leases", job.id) is None
+    assert ledger.renew([(job.id, 1), (other.id, 1)], clock.now(), 30) == [(job.id, 1)]
+    assert ledger.succeed(job.id, 1, [StoredImage(0, "image/png", 3, 1)], clock.now()) is None
+    assert (await repo.cancel(job.id, "k", clock.now()))[1] is False  # a second cancel: no-op
+    assert await repo.claim_refund(job.id) == 1
+    assert await repo.claim_refund(job.id) == 0

@@ -231,7 +231,8 @@ async def read_jobs(
     responses=problem_responses(401, 403, 404, 409, 503),
 )
 async def cancel(job_id: str, caller: Caller, cancel_job: CancelJob) -> JobOut:
-    """Cancel a queued job: it becomes `canceled` and its credits are refunded."""
+    """Cancel a queued or running job: it becomes `canceled` and its credits are refunded
+    (a running generation is abandoned and stores nothing). A finished job: 409."""
     return job_out(await cancel_job(job_id, owner=caller.key_id))
 
 
