@@ -28,7 +28,7 @@ from domain.deadline_enforcement import EnforceDeadlines
 from domain.job_changes import JobChanges
 from domain.job_progress import JobProgress
 from domain.job_waiting import AwaitJob
-from domain.key_limits import KeyConcurrencyLimiter
+from domain.key_limits import KeyConcurrencyLimiter, TooManyWaiters
 from domain.ports import (
     Clock,
     ImageStore,
@@ -70,6 +70,7 @@ class ApiContainer:
     await_job: AwaitJob  # `Prefer: wait` and the seed aliases
     changes: JobChanges  # the process's job change hub: every waiter's wake-ups
     key_limiter: KeyConcurrencyLimiter  # per-key cap of concurrent non-waiting requests
+    waiter_limiter: KeyConcurrencyLimiter  # … and of waiting ones (SSE, `Prefer: wait`)
     job_progress: JobProgress  # queue position and ETA for the job resource
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
@@ -135,6 +136,7 @@ def bind_api(
         await_job=AwaitJob(jobs, changes),
         changes=changes,
         key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
+        waiter_limiter=KeyConcurrencyLimiter(settings.max_waiters_per_key, TooManyWaiters),
         job_progress=JobProgress(places, clock),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,

@@ -6,6 +6,7 @@ the ApiContainer's fields, resolved from the container built on startup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import fields
@@ -16,6 +17,7 @@ from litestar.di import Provide
 from litestar.params import Dependency
 
 from domain.api_keys import Authenticate, Caller
+from domain.job_waiting import MAX_WAIT_SECONDS
 from domain.key_limits import KeyConcurrencyLimiter
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
@@ -42,15 +44,34 @@ def _value(value: object) -> Provide:
 _SLOT = "key_slot"
 
 
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
+
+
+def prefer_wait(request: AnyRequest) -> float | None:
+    """The `Prefer: wait=N` of the request, N capped at 60; None without one."""
+    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
+    return None if match is None else min(float(match[1]), MAX_WAIT_SECONDS)
+
+
+def _waits(request: AnyRequest) -> bool:
+    return request.url.path.endswith("/events") or prefer_wait(request) is not None
+
+
 async def provide_caller(
-    request: AnyRequest, authenticate: Authenticate, key_limiter: KeyConcurrencyLimiter
+    request: AnyRequest,
+    authenticate: Authenticate,
+    key_limiter: KeyConcurrencyLimiter,
+    waiter_limiter: KeyConcurrencyLimiter,
 ) -> AsyncIterator[Caller]:
     """Authenticate without spending: a zero-cost verify resolves the key to its id. The
-    request then holds one of its key's concurrent-request slots (429 `too_many_requests`
-    past the cap) until it ends or starts waiting (`release_key_slot`)."""
+    request then holds one of its key's concurrent-request slots (429 past the cap) until it
+    ends or starts waiting (`release_key_slot`). A request that is going to wait (an event
+    stream, `Prefer: wait`) takes its slot from the waiters' high cap, so a burst of a key's
+    waiters is never refused by the low cap meant for ordinary requests."""
     caller = await authenticate(require_credential(request).key)
+    limiter = waiter_limiter if _waits(request) else key_limiter
     async with AsyncExitStack() as slot:
-        await slot.enter_async_context(key_limiter.slot(caller.key_id))
+        await slot.enter_async_context(limiter.slot(caller.key_id))
         request.state[_SLOT] = slot
         yield caller
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Annotated, Any
 
 from litestar import Response, get, post
@@ -16,12 +15,12 @@ from domain.api_keys import Caller
 from domain.deadlines import CANCEL_AFTER_HEADER, resolve_deadline
 from domain.errors import ImageNotFound, JobNotFound
 from domain.job_progress import JobProgress
-from domain.job_waiting import MAX_WAIT_SECONDS, AwaitJob
+from domain.job_waiting import AwaitJob
 from domain.key_limits import TooManyWaiters
 from domain.models import ImageRequest, Job, JobStatus, OutputFormat, Quality
 from domain.ports import ImageStore
 from entrypoints.http.auth import AnyRequest, require_credential
-from entrypoints.http.deps import AS_GIVEN, release_key_slot
+from entrypoints.http.deps import AS_GIVEN, prefer_wait, release_key_slot
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
@@ -38,7 +37,6 @@ from entrypoints.http.schemas import (
 )
 
 log = logging.getLogger("imagegate.api")
-_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
@@ -58,12 +56,6 @@ async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGener
     )
     log.info("job %s queued", submitted.job.id, extra={"job_id": submitted.job.id})
     return submitted
-
-
-def prefer_wait(request: AnyRequest) -> float | None:
-    """The `Prefer: wait=N` of the request, N capped at 60; None without one."""
-    match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
-    return None if match is None else min(float(match[1]), MAX_WAIT_SECONDS)
 
 
 def _applied(seconds: float) -> dict[str, str]:
