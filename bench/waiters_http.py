@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import redis.asyncio as aioredis
 
 from adapters.redis_jobs import RedisJobRepository
+from adapters.redis_pool import api_redis_client
 from bench.stack import Stack
 
 WAITERS_PER_JOB = 10
@@ -89,7 +89,8 @@ async def one_round(stack: Stack, repo: RedisJobRepository, n: int) -> dict[str,
 
 
 async def _ramp(stack: Stack, start: int, limit: int, budget_s: float) -> dict[str, object]:
-    client = aioredis.Redis.from_url(stack.valkey.connection_url + "/0")
+    # The cancels of a round go out at once: a pool that queues them, as the API's does.
+    client = api_redis_client(stack.valkey.connection_url + "/0", pool_timeout=30)
     repo = RedisJobRepository(client)
     rounds = []
     try:

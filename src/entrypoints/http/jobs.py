@@ -39,7 +39,12 @@ from entrypoints.http.schemas import (
 log = logging.getLogger("imagegate.api")
 
 
-async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGeneration) -> Submitted:
+async def _submit(
+    request: AnyRequest,
+    data: GenerationBody,
+    submit: SubmitGeneration,
+    cancel_after: str | None = None,
+) -> Submitted:
     image_request = ImageRequest(
         prompt=data.prompt,
         n=data.n,
@@ -49,7 +54,8 @@ async def _submit(request: AnyRequest, data: GenerationBody, submit: SubmitGener
         model=data.model or submit.default_model,
     )
     # Validated before anything is charged; bad values are a 422 naming the header or field.
-    deadline = resolve_deadline(request.headers.get(CANCEL_AFTER_HEADER), data.deadline_seconds)
+    header = cancel_after if cancel_after is not None else request.headers.get(CANCEL_AFTER_HEADER)
+    deadline = resolve_deadline(header, data.deadline_seconds)
     key = require_credential(request).key
     submitted = await submit(
         key, image_request, request_id=request_id_of(request), deadline=deadline
@@ -87,7 +93,14 @@ SUBMIT_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
     status_code=202,
     tags=["images"],
     guards=[require_json, STRICT_GENERATION_BODY],
-    responses=SUBMIT_ERRORS,
+    responses={
+        200: ResponseSpec(
+            data_container=JobOut,
+            description="With `Prefer: wait=N`: the job ended within N seconds (see its status)",
+            generate_examples=False,
+        ),
+        **SUBMIT_ERRORS,
+    },
 )
 async def create_generation(
     request: AnyRequest,
@@ -97,6 +110,14 @@ async def create_generation(
     quota_headers: QuotaHeaders,
     await_job: AwaitJob,
     job_progress: JobProgress,
+    cancel_after: Annotated[
+        str | None,
+        Parameter(
+            header=CANCEL_AFTER_HEADER,
+            description="A deadline: 90, 90s, 5m or 1h (1 s to 24 h). Queued past it → aborted; "
+            "running → canceled; refunded either way. The body's deadline_seconds wins.",
+        ),
+    ] = None,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
@@ -105,7 +126,7 @@ async def create_generation(
     wait = prefer_wait(request)
 
     async def run() -> Response[Any]:
-        submitted = await _submit(request, data, submit)
+        submitted = await _submit(request, data, submit, cancel_after)
         job, charge = submitted.job, submitted.charge
         headers = {
             "Location": f"/v1/jobs/{job.id}",
@@ -200,7 +221,7 @@ async def read_job(
     )
 
 
-@get("/v1/jobs", tags=["jobs"], responses=problem_responses(400, 401, 422, 503))
+@get("/v1/jobs", tags=["jobs"], responses=problem_responses(400, 401, 422, 429, 503))
 async def read_jobs(
     caller: Caller,
     list_jobs: ListJobs,
@@ -220,7 +241,7 @@ async def read_jobs(
     "/v1/jobs/{job_id:str}/cancel",
     status_code=200,
     tags=["jobs"],
-    responses=problem_responses(401, 403, 404, 409, 503),
+    responses=problem_responses(401, 403, 404, 409, 429, 503),
 )
 async def cancel(job_id: str, caller: Caller, cancel_job: CancelJob) -> JobOut:
     """Cancel a queued or running job: it becomes `canceled` and its credits are refunded
@@ -236,7 +257,7 @@ async def cancel(job_id: str, caller: Caller, cancel_job: CancelJob) -> JobOut:
         304: ResponseSpec(
             data_container=None, description="Not modified (ETag matched)", generate_examples=False
         ),
-        **problem_responses(401, 404, 503),
+        **problem_responses(401, 404, 429, 503),
     },
 )
 async def read_image(

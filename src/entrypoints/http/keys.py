@@ -48,7 +48,7 @@ async def authorize(
     )
 
 
-@get(["/v1/me", "/me"], tags=["keys"], responses=problem_responses(401, 503))
+@get(["/v1/me", "/me"], tags=["keys"], responses=problem_responses(401, 429, 503))
 async def me(
     request: AnyRequest, describe_key: DescribeKey, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[MeOut]:
@@ -61,7 +61,7 @@ async def me(
     )
 
 
-@delete("/v1/me", status_code=204, tags=["keys"], responses=problem_responses(401, 403, 503))
+@delete("/v1/me", status_code=204, tags=["keys"], responses=problem_responses(401, 403, 429, 503))
 async def revoke(request: AnyRequest, revoke_key: RevokeKey, key_cookies: KeyCookies) -> None:
     """Revoke the caller's key and clear the cookie."""
     await revoke_key(require_credential(request).key)
