@@ -45,6 +45,8 @@ class Sweep:
         ledger, limit = self.ledger, self.limit
         report = SweepReport()
         now = self.clock.now()
+        for job in self.deadlines.expire_deadlines(now, limit) if self.deadlines else ():
+            report.past_deadline.append(job.id)  # refunded below with the other owed ones
         for job in ledger.reclaim_expired(now, max_attempts=self.policy.max_attempts, limit=limit):
             if job.status is JobStatus.FAILED:
                 report.failed.append(job.id)
@@ -56,8 +58,6 @@ class Sweep:
             ledger.mark_enqueued(job_id)
             if job_id not in report.requeued:
                 report.enqueued.append(job_id)
-        for job in self.deadlines.expire_deadlines(now, limit) if self.deadlines else ():
-            report.past_deadline.append(job.id)
         ended_now = report.failed or report.past_deadline
         due = ledger.refunds_due(now if ended_now else now - self.grace, limit)
         for job in due:

@@ -70,7 +70,7 @@ def _finish(fakes: Fakes, job_id: str) -> None:
     fakes.changes.notify(job_id, job.version + 1)
 
 
-async def test_a_long_poll_is_woken_by_the_change_and_frees_its_request_slot(
+async def test_a_long_poll_is_woken_by_the_change_and_leaves_the_request_slots_alone(
     client: Client, fakes: Fakes
 ) -> None:
     key = await _mint(client)
@@ -81,7 +81,8 @@ async def test_a_long_poll_is_woken_by_the_change_and_frees_its_request_slot(
         client.get(f"/v1/jobs/{job_id}", headers={**bearer(key), "Prefer": "wait=90"})
     )
     await _until(lambda: fakes.changes.waiting == 1)
-    # The waiter gave its one concurrent-request slot back: the same key still reads.
+    # A waiter counts against the waiters' cap, not the one ordinary-request slot: the same
+    # key still reads.
     assert (await client.get(f"/v1/jobs/{job_id}", headers=bearer(key))).status_code == 200
     _finish(fakes, job_id)
     answer = await poll
