@@ -38,13 +38,15 @@ class Sweeper:
         report = self._deps().sweep()
         if report:
             log.info(
-                "sweep: requeued %d, failed %d, enqueued %d, refunded %d",
+                "sweep: requeued %d, failed %d, enqueued %d, refunded %d, past deadline %d",
                 len(report.requeued),
                 len(report.failed),
                 len(report.enqueued),
                 len(report.refunded),
+                len(report.past_deadline),
                 extra={"requeued": report.requeued, "failed": report.failed,
-                       "enqueued": report.enqueued, "refunded": report.refunded},
+                       "enqueued": report.enqueued, "refunded": report.refunded,
+                       "past_deadline": report.past_deadline},
             )  # fmt: skip
 
     def purge_images(self) -> None:
