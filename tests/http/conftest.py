@@ -16,12 +16,11 @@ from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
+from tests.fakes.lifecycle import MemoryChanges, MemoryQueuePlaces
 from tests.fakes.memory import (
-    MemoryChanges,
     MemoryImages,
     MemoryJobs,
     MemoryQueue,
-    MemoryQueuePlaces,
     MemoryQuota,
 )
 

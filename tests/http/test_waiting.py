@@ -13,7 +13,7 @@ import pytest
 from domain.models import JobStatus
 from entrypoints.http.app import create_app
 from tests.fakes.clock import FrozenClock
-from tests.fakes.memory import MemoryChanges
+from tests.fakes.lifecycle import MemoryChanges
 from tests.http.conftest import SETTINGS, Fakes, bearer
 
 pytestmark = pytest.mark.anyio

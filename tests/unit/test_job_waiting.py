@@ -10,7 +10,8 @@ import pytest
 from domain.job_waiting import AwaitJob
 from domain.models import ImageRequest, Job, JobStatus
 from tests.fakes.clock import FrozenClock
-from tests.fakes.memory import MemoryChanges, MemoryJobs
+from tests.fakes.lifecycle import MemoryChanges
+from tests.fakes.memory import MemoryJobs
 
 pytestmark = pytest.mark.anyio
 REQUEST = ImageRequest(prompt="a cat", n=2, model="placeholder")
