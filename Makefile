@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench clean
+.PHONY: run test lint fmt bench bench-waiters clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ fmt: $(STAMP)
 # with apt-get when run as root, else it says how (bench/load.py). Not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.waiters --max 16000
+	$(BIN)/python -m bench.waiters --http --max 8000
+
+# The waiter benchmarks alone (no wrk needed): the hub, then SSE streams on one API process.
+bench-waiters: $(STAMP)
+	$(BIN)/python -m bench.waiters --max 16000
+	$(BIN)/python -m bench.waiters --http --max 8000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -10,9 +10,11 @@ waiter takes longer than `--budget` (1 s) or `--max` is reached; the answer is t
 whose every waiter was within budget. Latency p50/p99 are reported for every round; the issue
 asks for them at 1,000 waiters.
 
-This measures the hub alone: one subscription, one event loop. Against the wired API the
-waiters will be HTTP long-polls or SSE streams, which adds the server's per-connection cost;
-add that mode once the routes exist.
+This measures the hub alone: one subscription, one event loop. `--http` measures the wired
+API instead: real SSE streams on one `imagegate api` process (bench/waiters_http.py), which
+adds the server's per-connection cost.
+
+    python -m bench.waiters --http --start 1000 --max 8000
 """
 
 from __future__ import annotations
@@ -133,7 +135,14 @@ def main() -> None:
     parser.add_argument("--max", type=int, default=128_000)
     parser.add_argument("--budget", type=float, default=1.0, help="seconds")
     parser.add_argument("--uvloop", action="store_true", help="the event loop uvicorn runs")
+    parser.add_argument("--http", action="store_true", help="SSE streams on a real API process")
     args = parser.parse_args()
+    if args.http:
+        from bench.waiters_http import run_http
+
+        summary = run_http(args.start, args.max, args.budget)
+        print(json.dumps({k: v for k, v in summary.items() if k != "rounds"}))
+        return
     if args.uvloop:
         import uvloop
 

@@ -4,11 +4,15 @@ runs Celery (`python -m worker`, which `imagegate worker` supervises)."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 
+import redis
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
@@ -18,6 +22,7 @@ from adapters.leases import ThreadLeaseKeeper
 from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredJobTransitions
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_jobs import RedisJobTransitions
+from adapters.redis_queue_place import QueueKeys, publish_worker_capacity
 from domain.generation import RunGeneration, WorkerPolicy
 from domain.ports import Clock
 from domain.sweeping import Sweep
@@ -80,6 +85,7 @@ def build_worker_deps(
             clock=clock,
             policy=policy,
             grace=timedelta(seconds=settings.sweep_grace_seconds),
+            deadlines=raw_ledger,
         ),
         ledger=ledger,
         store=store,
@@ -88,7 +94,26 @@ def build_worker_deps(
         image_ttl=timedelta(seconds=settings.job_ttl_seconds),
         resources=resources,
         kick_webhooks=lambda: kick(celery),
+        heartbeat=_capacity_heartbeat(settings, client, clock, resources),
     )
+
+
+def _capacity_heartbeat(
+    settings: Settings, client: redis.Redis, clock: Clock, resources: ExitStack
+) -> Callable[[], None]:
+    """The sweeper's beat publishes this worker's concurrency for the queue ETA; it lapses
+    when the worker dies (three missed beats), and is withdrawn at a clean shutdown."""
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    ttl = timedelta(seconds=max(15.0, 3 * settings.sweep_interval_seconds))
+    workers = QueueKeys().workers
+    resources.callback(lambda: client.hdel(workers, worker_id))
+
+    def beat() -> None:
+        publish_worker_capacity(
+            client, worker_id, settings.worker_concurrency, now=clock.now(), ttl=ttl
+        )
+
+    return beat
 
 
 def build_worker(settings: Settings) -> Celery:

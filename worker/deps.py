@@ -23,6 +23,7 @@ class WorkerDeps:
     image_ttl: timedelta  # images older than this belong to expired jobs
     resources: ExitStack  # clients and threads to close at shutdown
     kick_webhooks: Callable[[], None] = lambda: None  # ask the webhook consumer for a pass
+    heartbeat: Callable[[], None] = lambda: None  # tells the API this worker's capacity
 
     def close(self) -> None:
         self.resources.close()

@@ -38,13 +38,15 @@ class Sweeper:
         report = self._deps().sweep()
         if report:
             log.info(
-                "sweep: requeued %d, failed %d, enqueued %d, refunded %d",
+                "sweep: requeued %d, failed %d, enqueued %d, refunded %d, past deadline %d",
                 len(report.requeued),
                 len(report.failed),
                 len(report.enqueued),
                 len(report.refunded),
+                len(report.past_deadline),
                 extra={"requeued": report.requeued, "failed": report.failed,
-                       "enqueued": report.enqueued, "refunded": report.refunded},
+                       "enqueued": report.enqueued, "refunded": report.refunded,
+                       "past_deadline": report.past_deadline},
             )  # fmt: skip
 
     def purge_images(self) -> None:
@@ -54,10 +56,18 @@ class Sweeper:
         if purged:
             log.info("purged the images of %d expired jobs", purged)
 
+    def _heartbeat(self) -> None:
+        try:
+            self._deps().heartbeat()
+        except Exception:  # the ETA goes unknown for a while; nothing else depends on it
+            log.warning("publishing the worker's capacity failed", exc_info=True)
+
     def _run(self) -> None:
         interval = self._deps().sweep_interval
         last_purge = 0.0
+        self._heartbeat()
         while not self._stop.wait(interval):
+            self._heartbeat()
             try:
                 if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
                     last_purge = time.monotonic()

@@ -234,8 +234,10 @@ class MeteredJobTransitions:
             job_id, now, max_attempts=max_attempts, lease_seconds=lease_seconds
         )
 
-    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
-        self._inner.renew(held, now, lease_seconds)
+    def renew(
+        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
+    ) -> list[tuple[str, int]]:
+        return self._inner.renew(held, now, lease_seconds)
 
     def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
         return self._inner.requeue(job_id, attempt, error, due=due)

@@ -15,6 +15,7 @@ sweeper's sync view. Both build their operations with `redis_ops_jobs`; the shar
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -32,7 +33,8 @@ from adapters.redis_jobs_codec import (
     ms,
     record_bounds,
 )
-from adapters.redis_ops import AsyncRunner, SyncRunner, store_errors, text
+from adapters.redis_ops import AsyncRunner, SyncRunner, load_script, store_errors, text
+from adapters.redis_queue_place import record_run_seconds
 from domain.models import Claim, Job, JobError, StoredImage
 
 
@@ -50,6 +52,7 @@ class RedisJobStore:
         self._ops = AsyncRunner(client)
         self._keys = JobKeys(prefix)
         self._recheck = timedelta(seconds=recheck_seconds)
+        self._enqueue = client.register_script(load_script("queue_enter.lua"))
 
     async def add(self, job: Job) -> None:
         """Record the job and put it in the outbox, in one transaction."""
@@ -64,6 +67,9 @@ class RedisJobStore:
                 pipe.zremrangebylex(index, "-", f"({cutoff}")  # forget expired jobs
                 pipe.expireat(index, expire_at)
                 pipe.zadd(keys.outbox, {job.id: ms(job.created_at)})
+                await self._enqueue(keys=[keys.queue, keys.queue_seq], args=[job.id], client=pipe)
+                if job.deadline_at is not None:
+                    pipe.zadd(keys.deadlines, {job.id: ms(job.deadline_at)})
                 await pipe.execute()
 
     async def mark_enqueued(self, job_ids: Sequence[str]) -> None:
@@ -103,6 +109,8 @@ class RedisJobStore:
                 pipe.zrem(keys.owner_index(job.owner), index_member(job))
                 pipe.zrem(keys.outbox, job.id)
                 pipe.zrem(keys.refunds, job.id)
+                pipe.zrem(keys.queue, job.id)
+                pipe.zrem(keys.deadlines, job.id)
                 await pipe.execute()
 
     async def claim_refund(self, job_id: str) -> int:
@@ -110,6 +118,9 @@ class RedisJobStore:
 
     async def release_refund(self, job_id: str) -> None:
         await self._ops.run(ops.release_refund(self._keys, job_id, _now()))
+
+    async def expire_deadlines(self, now: datetime, limit: int) -> Sequence[Job]:
+        return await self._ops.run(ops.expire_deadlines(self._keys, now, limit))
 
     async def ping(self) -> None:
         with store_errors():
@@ -122,6 +133,7 @@ class RedisJobTransitions:
     def __init__(
         self, client: redis.Redis, *, prefix: str = "ig", recheck_seconds: float = 600
     ) -> None:
+        self._client, self._prefix = client, prefix
         self._ops = SyncRunner(client)
         self._keys = JobKeys(prefix)
         self._recheck = timedelta(seconds=recheck_seconds)
@@ -137,9 +149,12 @@ class RedisJobTransitions:
         )
         return self._ops.run(op)
 
-    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
-        if held:
-            self._ops.run(ops.renew(self._keys, held, now, lease_seconds))
+    def renew(
+        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
+    ) -> list[tuple[str, int]]:
+        if not held:
+            return []
+        return self._ops.run(ops.renew(self._keys, held, now, lease_seconds))
 
     def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
         return self._ops.run(ops.requeue(self._keys, job_id, attempt, error, due))
@@ -147,7 +162,13 @@ class RedisJobTransitions:
     def succeed(
         self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
     ) -> Job | None:
-        return self._ops.run(ops.succeed(self._keys, job_id, attempt, images, now))
+        job = self._ops.run(ops.succeed(self._keys, job_id, attempt, images, now))
+        if job is not None and job.started_at is not None:
+            # The ETA's typical run time (redis_queue_place); a lost sample costs nothing.
+            with contextlib.suppress(redis.RedisError):
+                seconds = (now - job.started_at).total_seconds()
+                record_run_seconds(self._client, seconds, prefix=self._prefix)
+        return job
 
     def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
         return self._ops.run(ops.fail(self._keys, job_id, attempt, error, now))
@@ -170,3 +191,6 @@ class RedisJobTransitions:
 
     def refunds_due(self, before: datetime, limit: int) -> list[Job]:
         return self._ops.run(ops.refunds_due(self._keys, before, limit))
+
+    def expire_deadlines(self, now: datetime, limit: int) -> list[Job]:
+        return self._ops.run(ops.expire_deadlines(self._keys, now, limit))

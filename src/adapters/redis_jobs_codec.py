@@ -47,6 +47,12 @@ class JobKeys:
         self.leases = f"{prefix}:leases"  # running job → lease expiry (ms)
         self.outbox = f"{prefix}:outbox"  # queued job → when to make sure the broker has it (ms)
         self.refunds = f"{prefix}:refunds"  # ended job whose refund is owed → since (ms)
+        # Queued jobs in line (see redis_queue_place.QueueKeys) and the change channel
+        # (redis_job_changes.changes_channel): every transition keeps both.
+        self.queue = f"{prefix}:queue"
+        self.queue_seq = f"{prefix}:queue:seq"
+        self.changes = f"{prefix}:jobs:changed"
+        self.deadlines = f"{prefix}:deadlines"  # queued or running job → its deadline (ms)
 
     def job(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -92,6 +98,9 @@ def encode_job(job: Job) -> dict[str, str]:
         # Read by the transition scripts (lib_webhook_event.lua) to record webhook events.
         "webhook_url": job.webhook_url or "",
         "webhook_events": ",".join(job.webhook_events),
+        "version": str(job.version),
+        "deadline_at": ts(job.deadline_at),
+        "deadline_ms": str(ms(job.deadline_at)) if job.deadline_at else "",
     }
 
 
@@ -115,6 +124,9 @@ def encode_draft(draft: JobDraft) -> dict[str, str]:
         "request_id": draft.request_id or "",
         "webhook_url": draft.webhook_url or "",
         "webhook_events": ",".join(draft.webhook_events),
+        "version": "1",
+        "deadline_at": ts(draft.deadline_at),
+        "deadline_ms": str(ms(draft.deadline_at)) if draft.deadline_at else "",
     }
 
 
@@ -153,6 +165,8 @@ def decode_job(raw: dict[Any, Any] | list[Any]) -> Job:
         request_id=fields.get("request_id") or None,
         webhook_url=fields.get("webhook_url") or None,
         webhook_events=tuple(e for e in fields.get("webhook_events", "").split(",") if e),
+        version=int(fields.get("version") or "0"),
+        deadline_at=parse_ts(fields.get("deadline_at", "")),
     )
 
 

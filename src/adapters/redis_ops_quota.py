@@ -127,7 +127,10 @@ def admit(
         f"({cutoff}", ms(draft.created_at), draft.id, layout.ledger_prefix,
         layout.ledger_ttl_seconds, *(item for pair in fields.items() for item in pair),
     ]  # fmt: skip
-    keys = [layout.record(digest), jobs.job(draft.id), jobs.outbox]
+    keys = [
+        layout.record(digest), jobs.job(draft.id), jobs.outbox, jobs.queue, jobs.queue_seq,
+        jobs.deadlines,
+    ]  # fmt: skip
     return Op("job_admit.lua", keys, args, Verdict.parse, unavailable("charge"))
 
 

@@ -19,25 +19,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from importlib import resources
 
 import redis
 import redis.asyncio as aioredis
 
+from adapters.redis_ops import load_script
 from domain.ports import Clock
 from domain.queue_eta import QueuePlace, QueueStats, queue_place
 
 RECENT_RUNS = 50
 
 
-def _lua(name: str) -> str:
-    # Local on purpose: Lua loading is being reorganised; fold into the shared loader then.
-    return resources.files("adapters.lua").joinpath(name).read_text(encoding="utf-8")
-
-
-QUEUE_ENTER_LUA = _lua("queue_enter.lua")
-QUEUE_CAPACITY_LUA = _lua("queue_capacity.lua")
-QUEUE_PRUNE_LUA = _lua("queue_prune.lua")
+QUEUE_ENTER_LUA = load_script("queue_enter.lua")
+QUEUE_CAPACITY_LUA = load_script("queue_capacity.lua")
+QUEUE_PRUNE_LUA = load_script("queue_prune.lua")
 
 
 class QueueKeys:

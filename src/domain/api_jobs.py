@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain.admission import refund_quietly
@@ -18,6 +18,7 @@ from domain.models import Charge, ImageRequest, Job, JobDraft
 from domain.operator_alerts import CreditAlerts
 from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
 from domain.pricing import FLAT, Pricing
+from domain.refunds import refund_job_via_api
 from domain.validation import validate_request
 from domain.webhook_api import WebhookGate, with_webhook
 from domain.webhooks import WebhooksDisabled
@@ -56,6 +57,7 @@ class SubmitGeneration:
         *,
         request_id: str | None = None,
         webhook: object | None = None,
+        deadline: timedelta | None = None,
     ) -> Submitted:
         validate_request(request, self.allowed_models)
         accepted = None
@@ -74,6 +76,8 @@ class SubmitGeneration:
             charged=self.pricing.job_cost(request),
         )
         draft = with_webhook(draft, accepted)
+        if deadline is not None:
+            draft = replace(draft, deadline_at=now + deadline)
         charge, job = await self.admission.admit(key, draft)
         if job is None:
             raise_for_refusal(charge, now)
@@ -124,7 +128,7 @@ class ListJobs:
 
 @dataclass(frozen=True, slots=True)
 class CancelJob:
-    """queued → canceled, and the credits back."""
+    """queued or running → canceled, and the credits back (a running attempt abandons)."""
 
     jobs: JobStore
     quota: QuotaProvider
@@ -135,13 +139,7 @@ class CancelJob:
         if job is None:
             raise JobNotFound()
         if not changed:
-            detail = f"The job is {job.status.value}; only a queued job can be canceled."
+            detail = f"The job is {job.status.value}; only a queued or running job can be canceled."
             raise JobNotCancelable(detail)
-        amount = await self.jobs.claim_refund(job.id)
-        if amount:
-            try:
-                await self.quota.refund(job.owner, amount, job_id=job.id)
-            except Exception:
-                await self.jobs.release_refund(job.id)
-                raise
+        await refund_job_via_api(job, jobs=self.jobs, quota=self.quota)
         return await GetJob(self.jobs)(job_id, owner=owner)

@@ -6,6 +6,7 @@ from domain.models import JobError, Refill
 
 # The job's error when every attempt lost its worker (the sweeper's and the worker's verdict).
 WORKER_LOST = JobError("worker_lost", "The job's workers were lost too many times.")
+DEADLINE_EXCEEDED = JobError("deadline_exceeded", "The job did not finish before its deadline.")
 
 
 class DomainError(Exception):

@@ -100,6 +100,9 @@ class RunGeneration:
         except Exception:
             log.exception("job %s: unexpected error during generation", job.id)
             return self._fail(job.id, attempt, INTERNAL)
+        if self.leases.lost(job.id, attempt):  # canceled or past its deadline meanwhile
+            self._lost(job)
+            return GenerationOutcome(status=None)
         try:
             stored = [
                 self.store.put(job.id, attempt, index, image)

@@ -66,8 +66,10 @@ class KeyConcurrencyLimiter:
     is refused at once (429 `too_many_requests`) rather than queued, so a flood from one key
     never delays another's."""
 
-    def __init__(self, limit: int = DEFAULT_MAX_REQUESTS_PER_KEY) -> None:
-        self._slots = KeySlots(limit, TooManyRequests)
+    def __init__(
+        self, limit: int = DEFAULT_MAX_REQUESTS_PER_KEY, error: type[RateLimited] = TooManyRequests
+    ) -> None:
+        self._slots = KeySlots(limit, error)
 
     @property
     def limit(self) -> int:

@@ -134,10 +134,16 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
+    ABORTED = "aborted"  # still queued at its deadline; costs nothing (refunded in full)
 
     @property
     def terminal(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
+        return self in (
+            JobStatus.SUCCEEDED,
+            JobStatus.FAILED,
+            JobStatus.CANCELED,
+            JobStatus.ABORTED,
+        )
 
 
 class ClaimResult(StrEnum):
@@ -192,6 +198,8 @@ class Job:
     # The caller's webhook (domain.webhooks.WebhookRequest as plain values; never a secret).
     webhook_url: str | None = None
     webhook_events: tuple[str, ...] = ()
+    version: int = 1  # bumped by every change; a recorded job starts at 1
+    deadline_at: datetime | None = None  # past it a queued job is aborted, a running one canceled
 
     @classmethod
     def queued(
@@ -224,6 +232,7 @@ class JobDraft:
     charged: int = 0  # the job's price in credits (see domain/pricing.py)
     webhook_url: str | None = None  # as on Job
     webhook_events: tuple[str, ...] = ()
+    deadline_at: datetime | None = None  # as on Job
 
     @classmethod
     def new(
@@ -251,4 +260,5 @@ class JobDraft:
             request_id=self.request_id,
             webhook_url=self.webhook_url,
             webhook_events=self.webhook_events,
+            deadline_at=self.deadline_at,
         )

@@ -24,6 +24,7 @@ from domain.models import (
     Plan,
     StoredImage,
 )
+from domain.queue_eta import QueuePlace, QueueStats
 
 
 class Clock(Protocol):
@@ -110,8 +111,11 @@ class JobTransitions(Protocol):
         """queued (or running with an expired lease) → running, attempts + 1, leased."""
         ...
 
-    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
-        """Extend the leases of these (job id, attempt) pairs that still hold their job."""
+    def renew(
+        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
+    ) -> list[tuple[str, int]]:
+        """Extend the leases of these (job id, attempt) pairs that still hold their job; the
+        pairs that no longer do (canceled, past the deadline, taken over)."""
         ...
 
     def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
@@ -155,6 +159,11 @@ class LeaseKeeper(Protocol):
     """Renews the leases of the attempts this worker process is running."""
 
     def hold(self, job_id: str, attempt: int) -> AbstractContextManager[None]: ...
+
+    def lost(self, job_id: str, attempt: int) -> bool:
+        """True once a renewal found this held attempt no longer holds its job: the worker
+        abandons it and stores nothing."""
+        ...
 
 
 class JobDispatcher(Protocol):
@@ -208,3 +217,26 @@ class ImageStore(Protocol):
         """Delete the images of up to `limit` jobs stored before `before` (their job records
         have expired); returns how many jobs' images went."""
         ...
+
+
+class QueuePlaces(Protocol):
+    """Where queued jobs stand, and the numbers an ETA is estimated from."""
+
+    async def place(self, job_id: str) -> QueuePlace | None:
+        """Position (0 = next) and ETA of a queued job; None when it is not in the queue."""
+        ...
+
+    async def stats(self) -> QueueStats: ...
+
+
+class JobDeadlines(Protocol):
+    """The API's view of deadlines: jobs past theirs, ended atomically (queued → aborted,
+    running → canceled, `deadline_exceeded`, refund owed)."""
+
+    async def expire_deadlines(self, now: datetime, limit: int) -> Sequence[Job]: ...
+
+
+class LedgerDeadlines(Protocol):
+    """The same for the worker's sweeper (sync)."""
+
+    def expire_deadlines(self, now: datetime, limit: int) -> list[Job]: ...

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from domain.generation import WorkerPolicy
 from domain.models import JobStatus
-from domain.ports import Clock, CreditRefunder, JobDispatcher, JobTransitions
+from domain.ports import Clock, CreditRefunder, JobDispatcher, JobTransitions, LedgerDeadlines
 from domain.refunds import refund_job
 
 log = logging.getLogger("imagegate.domain")
@@ -22,9 +22,12 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     enqueued: list[str] = field(default_factory=list)
     refunded: list[str] = field(default_factory=list)
+    past_deadline: list[str] = field(default_factory=list)  # aborted or canceled by it
 
     def __bool__(self) -> bool:
-        return bool(self.requeued or self.failed or self.enqueued or self.refunded)
+        return bool(
+            self.requeued or self.failed or self.enqueued or self.refunded or self.past_deadline
+        )
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,14 @@ class Sweep:
     policy: WorkerPolicy
     grace: timedelta
     limit: int = 100
+    deadlines: LedgerDeadlines | None = None
 
     def __call__(self) -> SweepReport:
         ledger, limit = self.ledger, self.limit
         report = SweepReport()
         now = self.clock.now()
+        for job in self.deadlines.expire_deadlines(now, limit) if self.deadlines else ():
+            report.past_deadline.append(job.id)  # refunded below with the other owed ones
         for job in ledger.reclaim_expired(now, max_attempts=self.policy.max_attempts, limit=limit):
             if job.status is JobStatus.FAILED:
                 report.failed.append(job.id)
@@ -52,7 +58,8 @@ class Sweep:
             ledger.mark_enqueued(job_id)
             if job_id not in report.requeued:
                 report.enqueued.append(job_id)
-        due = ledger.refunds_due(now if report.failed else now - self.grace, limit)
+        ended_now = report.failed or report.past_deadline
+        due = ledger.refunds_due(now if ended_now else now - self.grace, limit)
         for job in due:
             try:
                 if refund_job(job, ledger=ledger, refunder=self.refunder):

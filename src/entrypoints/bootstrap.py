@@ -19,16 +19,32 @@ from adapters.metered import MeteredJobAdmission, MeteredJobStore, MeteredQuotaP
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_alert_dedupe import RedisAlertDedupe
 from adapters.redis_idempotency import RedisIdempotencyStore
+from adapters.redis_job_changes import RedisJobChanges
 from adapters.redis_jobs import RedisJobStore
+from adapters.redis_pool import subscriber_client
+from adapters.redis_queue_place import RedisQueuePlaces
 from adapters.redis_rate_limit import RedisRateLimiter
 from adapters.redis_webhook_log import AsyncRedisWebhookLog
 from adapters.webhook_http import SystemResolver
 from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
+from domain.deadline_enforcement import EnforceDeadlines
+from domain.job_changes import JobChanges
+from domain.job_progress import JobProgress
+from domain.job_waiting import AwaitJob
+from domain.key_limits import KeyConcurrencyLimiter, TooManyWaiters
 from domain.operator_alerts import CreditAlerts
 from domain.operator_service import OperatorService
-from domain.ports import Clock, ImageStore, JobAdmission, JobQueue, JobStore, QuotaProvider
+from domain.ports import (
+    Clock,
+    ImageStore,
+    JobAdmission,
+    JobQueue,
+    JobStore,
+    QueuePlaces,
+    QuotaProvider,
+)
 from domain.quotes import QuoteJob
 from domain.webhook_api import (
     AsyncWebhookLog,
@@ -45,9 +61,11 @@ from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
 from entrypoints.http.idempotency import IdempotencyStore
 from entrypoints.http.ops import Probe
+from entrypoints.http.periodic import Periodic
 from entrypoints.settings import Settings
 
 Closer = Callable[[], Awaitable[None]]
+DEADLINE_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,8 +89,18 @@ class ApiContainer:
     images: ImageStore
     webhook_secret: GetWebhookSecret
     job_webhooks: JobWebhooks
+    await_job: AwaitJob  # `Prefer: wait` and the seed aliases
+    changes: JobChanges  # the process's job change hub: every waiter's wake-ups
+    key_limiter: KeyConcurrencyLimiter  # per-key cap of concurrent non-waiting requests
+    waiter_limiter: KeyConcurrencyLimiter  # … and of waiting ones (SSE, `Prefer: wait`)
+    job_progress: JobProgress  # queue position and ETA for the job resource
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
+    starters: Sequence[Closer] = field(default=())  # run in order on startup
+
+    async def astart(self) -> None:
+        for start in self.starters:
+            await start()
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -94,8 +122,11 @@ def bind_api(
     rate_limiter: RateLimiter,
     clock: Clock,
     operators: OperatorService,
+    changes: JobChanges,
+    places: QueuePlaces,
     admission: JobAdmission | None = None,
     closers: Sequence[Closer] = (),
+    starters: Sequence[Closer] = (),
     webhook_log: AsyncWebhookLog | None = None,
     resolver: HostResolver | None = None,
     credit_alerts: CreditAlerts | None = None,
@@ -144,8 +175,14 @@ def bind_api(
         images=images,
         webhook_secret=GetWebhookSecret(secrets),
         job_webhooks=JobWebhooks(jobs, webhook_log or NoWebhookLog(), clock),
+        await_job=AwaitJob(jobs, changes),
+        changes=changes,
+        key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
+        waiter_limiter=KeyConcurrencyLimiter(settings.max_waiters_per_key, TooManyWaiters),
+        job_progress=JobProgress(places, clock),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,
+        starters=starters,
     )
 
 
@@ -208,11 +245,18 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         celery.close()
 
     operators, close_operators = build_operators(settings, client, clock)
+    # One subscription per process, on a client of its own: it keeps its connection for life.
+    subscriber = subscriber_client(settings.require_redis())
+    changes = RedisJobChanges(subscriber, max_waiters_per_key=settings.max_waiters_per_key)
+    # Deadlines hold even while no worker is alive: each API process enforces them too.
+    metered_jobs = MeteredJobStore(jobs, metrics)
+    enforce = EnforceDeadlines(jobs, metered_jobs, quota, clock)
+    deadline_watch = Periodic("deadline enforcement", enforce, every=DEADLINE_CHECK_SECONDS)
 
     return bind_api(
         settings,
         quota=quota,
-        jobs=MeteredJobStore(jobs, metrics),
+        jobs=metered_jobs,
         queue=relay,
         images=build_image_store(settings),
         idempotency=RedisIdempotencyStore(client),
@@ -222,5 +266,11 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         admission=admission,
         webhook_log=webhook_log,
         credit_alerts=credit_alerts(settings, client, webhook_log, clock),
-        closers=(relay.aclose, quota.aclose, close_operators, client.aclose, close_celery),
-    )
+        changes=changes,
+        places=RedisQueuePlaces(client, clock),
+        starters=(changes.start, deadline_watch.start),
+        closers=(
+            deadline_watch.aclose, changes.aclose, relay.aclose, quota.aclose, close_operators,
+            client.aclose, subscriber.aclose, close_celery,
+        ),
+    )  # fmt: skip

@@ -11,11 +11,11 @@ from contextlib import ExitStack
 
 import redis
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from adapters.fs_images import FilesystemImageStore
+from adapters.redis_pool import api_redis_client
 from domain.operator_service import OperatorService
 from domain.operators import KeyAdmin
 from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
@@ -23,14 +23,9 @@ from entrypoints.settings import ConfigError, Settings
 
 
 def async_redis(settings: Settings) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
-        settings.require_redis(),
-        socket_connect_timeout=settings.redis_timeout_seconds,
-        socket_timeout=settings.redis_timeout_seconds,
-        health_check_interval=10,
-        retry=AsyncRetry(NoBackoff(), 1),  # fail fast: the caller gets a 503, not a hang
-        max_connections=256,
-    )
+    """The API's shared client: a burst queues for a pooled connection (bounded wait, then
+    503) instead of failing everyone's commands (adapters/redis_pool.py)."""
+    return api_redis_client(settings.require_redis(), socket_timeout=settings.redis_timeout_seconds)
 
 
 def sync_redis(settings: Settings) -> redis.Redis:

@@ -87,6 +87,8 @@ class Settings:
     webhook_allow_private: bool = False
     operator_webhook_url: str | None = None
     operator_webhook_secret: str | None = field(default=None, repr=False)
+    max_waiters_per_key: int = 5_000  # SSE streams and long-polls (they hold no connection)
+    max_requests_per_key: int = 32  # other concurrent requests of one key (each holds one)
     log_format: str = "json"
     log_level: str = "INFO"
 

@@ -80,6 +80,8 @@ VARIABLES = _table(
     _num("HTTP_HEADER_TIMEOUT_SECONDS", "time a client has to send a request's headers", 0.1),
     _int("MINT_LIMIT_PER_ADDRESS", "keys minted per client address per hour", 1),
     _int("MINT_LIMIT_GLOBAL", "keys minted in all per hour", 1),
+    _int("MAX_WAITERS_PER_KEY", "SSE streams and long-polls one key may hold per API process", 1),
+    _int("MAX_REQUESTS_PER_KEY", "other concurrent requests one key may have per API process", 1),
     Variable("TRUSTED_PROXIES", "comma-separated IPs/CIDRs of your reverse proxies"),
     Variable("WEBHOOK_SIGNING_KEY", "master secret the per-key webhook secrets derive from"),
     _int("WEBHOOK_MAX_ATTEMPTS", "delivery attempts per webhook event", 1),

@@ -51,6 +51,20 @@ def generate_once(base_url: str, key: str, out: str) -> dict[str, object]:
         return {"status": job.status, "id": job.id}
 
 
+def stream(base_url: str, key: str, out: str) -> dict[str, object]:
+    """Submit without waiting, then follow the job's event stream; the first status is
+    printed on its own line at once, so the test can start a worker after seeing it."""
+    with ig.Client(base_url=base_url, api_key=key) as client:
+        job = client.images.generate("a stream of events", size="256x256", wait=False)
+        statuses = []
+        for update in client.jobs.stream(job.id):
+            if not statuses:
+                print(update.status, flush=True)
+            if not statuses or statuses[-1] != update.status:
+                statuses.append(update.status)
+        return {"statuses": statuses}
+
+
 SCENARIOS = {
     "generate": generate,
     "agenerate": lambda *args: asyncio.run(agenerate(*args)),
@@ -58,6 +72,7 @@ SCENARIOS = {
     "invalid": lambda *args: refused(*args, n=0, quality="best"),
     "timeout": lambda *args: refused(*args, size="256x256", timeout=1.0),
     "generate_once": generate_once,
+    "stream": stream,
 }
 
 if __name__ == "__main__":

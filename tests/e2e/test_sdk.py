@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,27 @@ def test_timeout_cancels_the_job_and_refunds_it(
         assert result["job"]["status"] == "canceled"
         assert result["job"]["credits"] == {"charged": 1, "refunded": 1}
         assert credits(stack, key) == 9  # only the blocker is paid for
+    finally:
+        stack.stop()
+
+
+def test_jobs_stream_follows_a_job_from_queued_to_succeeded(
+    client_python: Path, tmp_path: Path, valkey_server: ValkeyServer
+) -> None:
+    stack = _stack(tmp_path / "stack", valkey_server, {"PLACEHOLDER_DELAY_MS": "300"})
+    try:
+        stack.start_api()  # no worker until the SDK has seen the job queued
+        key = mint(stack)
+        command = [str(client_python), str(SCENARIOS), "stream", stack.url, key, str(tmp_path)]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as follower:
+            assert follower.stdout is not None
+            assert follower.stdout.readline().strip() == "queued"
+            stack.start_worker()
+            out, _ = follower.communicate(timeout=60)
+        assert follower.returncode == 0
+        statuses = json.loads(out)["statuses"]
+        assert statuses[0] == "queued" and statuses[-1] == "succeeded"
+        assert "running" in statuses
     finally:
         stack.stop()
 

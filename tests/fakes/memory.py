@@ -109,7 +109,7 @@ class MemoryJobs:
 
     async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
         job = await self.get(job_id, owner)
-        if job is None or job.status is not JobStatus.QUEUED:
+        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return job, False
         job = job.evolve(status=JobStatus.CANCELED, finished_at=now)
         self.jobs[job_id] = job
@@ -172,10 +172,16 @@ class MemoryLedger:
         job = self.store.jobs.get(job_id)
         return job is not None and job.status is JobStatus.RUNNING and job.attempts == attempt
 
-    def renew(self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float) -> None:
+    def renew(
+        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
+    ) -> list[tuple[str, int]]:
+        lost = []
         for job_id, attempt in held:
             if self._holds(job_id, attempt):
                 self.leases[job_id] = now + timedelta(seconds=lease_seconds)
+            else:
+                lost.append((job_id, attempt))
+        return lost
 
     def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
         if not self._holds(job_id, attempt):
@@ -257,6 +263,9 @@ class NoLeases:
     @contextmanager
     def hold(self, job_id: str, attempt: int) -> Iterator[None]:
         yield
+
+    def lost(self, job_id: str, attempt: int) -> bool:
+        return False
 
 
 @dataclass

@@ -18,6 +18,7 @@ from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
+from tests.fakes.lifecycle import MemoryChanges, MemoryQueuePlaces
 from tests.fakes.memory import MemoryImages, MemoryJobs, MemoryQueue, MemoryQuota
 from tests.fakes.operators import MemoryCreditLedger, MemoryKeyAdmin
 
@@ -69,6 +70,7 @@ class Fakes:
     limiter: CountingRateLimiter = field(default_factory=CountingRateLimiter)
     ledger: MemoryCreditLedger = field(default_factory=MemoryCreditLedger)
     resolver: HostResolver | None = None  # DNS for webhook URLs; None: the system's
+    changes: MemoryChanges = field(default_factory=MemoryChanges)
 
     def container(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
         return bind_api(
@@ -88,6 +90,8 @@ class Fakes:
                 record_changes=True,
             ),
             resolver=self.resolver,
+            changes=self.changes,
+            places=MemoryQueuePlaces(self.jobs),
         )
 
 

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from entrypoints.http.app import create_app
-from entrypoints.http.jobs import requested_wait
+from entrypoints.http.deps import requested_wait
 from entrypoints.log_context import accept_request_id
 from tests.fakes.clock import FrozenClock
 from tests.http.conftest import SETTINGS, Fakes, bearer, mint

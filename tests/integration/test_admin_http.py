@@ -20,6 +20,7 @@ from entrypoints.factories import build_operators
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.fakes.clock import FrozenClock
+from tests.fakes.lifecycle import MemoryQueuePlaces
 from tests.http.conftest import SETTINGS, Fakes, bearer
 
 TOKEN = "adm_test_token_not_a_secret"
@@ -47,6 +48,7 @@ def serve(redis_url: str, settings: Settings) -> TestClient:  # type: ignore[typ
             settings, quota=RedisQuotaProvider(client, clock), jobs=fakes.jobs,
             queue=fakes.queue, images=fakes.images, idempotency=fakes.idempotency,
             rate_limiter=fakes.limiter, clock=clock, operators=operators,
+            changes=fakes.changes, places=MemoryQueuePlaces(fakes.jobs),
             closers=(close, client.aclose),
         )  # fmt: skip
 

@@ -8,7 +8,7 @@ import pytest
 
 from domain.errors import ContentPolicyViolation, UpstreamUnavailable
 from domain.generation import GenerationOutcome, RunGeneration, WorkerPolicy, end_user_id
-from domain.models import ImageRequest, Job, JobStatus
+from domain.models import GeneratedImage, ImageRequest, Job, JobStatus, StoredImage
 from domain.sweeping import Sweep, SweepReport
 from tests.fakes.clock import FrozenClock
 from tests.fakes.memory import (
@@ -243,3 +243,50 @@ def test_a_store_failure_retries_then_fails_and_refunds(world: World) -> None:
     assert error is not None
     assert error.code == "store_unavailable"
     assert world.quota.refunds == [(job.owner, 2)]
+
+
+class RenewingLeases(NoLeases):
+    """Leases whose renewal asks the ledger, as ThreadLeaseKeeper's thread does."""
+
+    def __init__(self, ledger: MemoryLedger, clock: FrozenClock) -> None:
+        self.ledger, self.clock = ledger, clock
+
+    def lost(self, job_id: str, attempt: int) -> bool:
+        return (job_id, attempt) in self.ledger.renew([(job_id, attempt)], self.clock.now(), 30)
+
+
+class CanceledMidway(ScriptedGenerator):
+    """The owner cancels the running job while its images are being generated."""
+
+    def __init__(self, jobs: MemoryJobs, owner: str) -> None:
+        super().__init__()
+        self.jobs, self.owner = jobs, owner
+
+    def generate(self, request: ImageRequest, *, user: str) -> list[GeneratedImage]:
+        (job_id,) = self.jobs.jobs
+        job = self.jobs.jobs[job_id]
+        self.jobs.jobs[job_id] = job.evolve(status=JobStatus.CANCELED)
+        return super().generate(request, user=user)
+
+
+class CountingImages(MemoryImages):
+    def __init__(self) -> None:
+        super().__init__()
+        self.puts = 0
+
+    def put(self, job_id: str, attempt: int, index: int, image: GeneratedImage) -> StoredImage:
+        self.puts += 1
+        return super().put(job_id, attempt, index, image)
+
+
+def test_a_job_canceled_while_running_is_abandoned_and_stores_nothing(world: World) -> None:
+    job = world.submitted()
+    world.images = images = CountingImages()
+    outcome = RunGeneration(
+        ledger=world.ledger, generator=CanceledMidway(world.jobs, OWNER), store=images,
+        refunder=MemoryRefunder(world.quota), leases=RenewingLeases(world.ledger, world.clock),
+        dispatcher=world.queue, clock=world.clock, policy=POLICY,
+    )(job.id)  # fmt: skip
+    assert outcome.status is None
+    assert images.puts == 0  # not even stored and deleted again
+    assert world.jobs.jobs[job.id].status is JobStatus.CANCELED

@@ -10,6 +10,7 @@
 -- The owner index's name is built here from the key's id (which only the record knows): fine
 -- on a single Redis/Valkey, not on Redis Cluster.
 --#include lib_quota_charge.lua
+--#include lib_job_change.lua
 local verdict = charge(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[9], ARGV[11],
   ARGV[12], ARGV[10])
 if verdict[1] ~= 'VALID' then return verdict end
@@ -20,4 +21,6 @@ redis.call('ZADD', index, 0, ARGV[7])
 redis.call('ZREMRANGEBYLEX', index, '-', ARGV[8])
 redis.call('EXPIREAT', index, ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[9], ARGV[10])
+enqueue(KEYS[4], KEYS[5], ARGV[10])  -- KEYS[4] queue, KEYS[5] its sequence
+track_deadline(KEYS[2], KEYS[6], ARGV[10])  -- KEYS[6] deadlines
 return verdict

@@ -14,12 +14,15 @@ from domain.ports import Clock
 from entrypoints.bootstrap import ApiContainer, ContainerFactory, build_api
 from entrypoints.http import (
     admin,
+    images,
+    job_stream,
     jobs,
     keys,
     openapi_docs,
     ops,
     playground,
     quotes,
+    seed,
     usage,
     webhooks,
 )
@@ -52,6 +55,7 @@ def create_app(
 
     async def start(app: Litestar) -> None:
         app.state.container = container_factory(settings, clock=clock, metrics=metrics)
+        await app.state.container.astart()
         log.info(settings.describe())
 
     def describe_deployment(app: Litestar) -> None:
@@ -69,15 +73,16 @@ def create_app(
             keys.me,
             keys.revoke,
             jobs.create_generation,
-            jobs.generate_image_seed,
-            jobs.generate_image_seed_hyphen,
+            seed.generate_image_seed,
+            seed.generate_image_seed_hyphen,
             jobs.read_job,
             jobs.read_jobs,
             jobs.cancel,
-            jobs.read_image,
+            images.read_image,
             quotes.create_quote,
             usage.my_usage,
             admin.ROUTER,
+            job_stream.job_event_stream,
             ops.healthz,
             ops.readyz,
             metrics_route,

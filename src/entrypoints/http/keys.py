@@ -78,7 +78,7 @@ async def authorize(
     tags=["keys"],
     **documented(
         auth=True,
-        errors=(400, 503),
+        errors=(400, 429, 503),
         headers={200: ("RateLimit", "RateLimit-Policy", "Cache-Control")},
         example={
             "key_id": "key_9f2c1a",
@@ -108,7 +108,7 @@ async def me(
     status_code=204,
     tags=["keys"],
     guards=[same_origin_only],
-    **documented(auth=True, errors=(400, 403, 503), headers={204: ("Set-Cookie",)}),
+    **documented(auth=True, errors=(400, 403, 429, 503), headers={204: ("Set-Cookie",)}),
 )
 async def revoke(request: AnyRequest, revoke_key: RevokeKey, key_cookies: KeyCookies) -> None:
     """Revoke the caller's key and clear the cookie."""

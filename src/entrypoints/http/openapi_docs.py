@@ -38,6 +38,12 @@ from litestar.openapi.spec import (
 
 from domain.validation import capabilities_for
 from entrypoints.http.auth import COOKIE_NAME
+from entrypoints.http.openapi_headers import (
+    HEADERS_BY_STATUS,
+    REQUEST_HEADERS,
+    RESPONSE_HEADERS,
+    string,
+)
 from entrypoints.http.problems import PROBLEM_JSON, problem_responses
 from entrypoints.http.schemas import GenerationBody
 
@@ -68,51 +74,6 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 }
 
 
-def _text(**extra: Any) -> Schema:
-    return Schema(type=OpenAPIType.STRING, **extra)
-
-
-# Every header the server reads, by name.
-REQUEST_HEADERS: dict[str, tuple[str, Schema]] = {
-    "X-Request-ID": (
-        "Your id for this request (1-128 of `A-Za-z0-9._:-`), echoed back and logged; "
-        "another value is replaced by one the server makes.",
-        _text(),
-    ),
-    "Idempotency-Key": (
-        "Retrying with the same key and body replays the first answer without charging again "
-        "(kept 24 h, scoped to your API key); the same key with another body is a 422.",
-        _text(min_length=1, max_length=255),
-    ),
-    "Prefer": ("`wait=N`: long-poll until the job is terminal or N seconds (≤ 60) pass.", _text()),
-    "If-None-Match": ("An ETag from an earlier download: 304 when it still matches.", _text()),
-    "Cancel-After": ("Cancel the job if it has not started within this many seconds.", _text()),
-}
-
-# Every header the server sends, by name.
-RESPONSE_HEADERS: dict[str, str] = {
-    "X-Request-ID": "The request's id (yours if it was acceptable, else one the server made).",
-    "Location": "Where the created job (or the next page) is.",
-    "Retry-After": "Seconds to wait before polling or retrying.",
-    "RateLimit": 'Credits left and seconds to the next refill: `"credits";r=N;t=S`.',
-    "RateLimit-Policy": 'The plan\'s refill: `"credits";q=AMOUNT;w=PERIOD_SECONDS`.',
-    "ETag": "The image's entity tag, for If-None-Match.",
-    "Cache-Control": "How long a cache may keep the answer.",
-    "Set-Cookie": f"The HttpOnly `{COOKIE_NAME}` cookie (set, or cleared on revoke).",
-    "WWW-Authenticate": "`Bearer` on a 401.",
-    "Idempotent-Replayed": "`true` when this is the replayed first answer to an Idempotency-Key.",
-    "Preference-Applied": "The `Prefer: wait=N` that was honoured.",
-}
-
-# The headers every response with this status carries.
-_HEADERS_BY_STATUS: dict[int, tuple[str, ...]] = {
-    401: ("WWW-Authenticate",),
-    429: ("Retry-After", "RateLimit", "RateLimit-Policy"),
-    503: ("Retry-After",),
-}
-IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
-
-
 @dataclass
 class _DocumentedOperation(Operation):
     """Litestar builds one of these per operation; `__post_init__` adds what it cannot say."""
@@ -138,12 +99,12 @@ class _DocumentedOperation(Operation):
             status = int(status_text)
             names = (
                 "X-Request-ID",
-                *_HEADERS_BY_STATUS.get(status, ()),
+                *HEADERS_BY_STATUS.get(status, ()),
                 *self._headers.get(status, ()),
             )
             response.headers = {
                 name: OpenAPIHeader(
-                    schema=_text(),
+                    schema=string(),
                     description=RESPONSE_HEADERS[name],
                     required=name == "X-Request-ID",
                 )
@@ -156,7 +117,7 @@ class _DocumentedOperation(Operation):
                     )
                 }
             elif status < 300 and self._media_types:
-                binary = _text(format="binary")
+                binary = string(format="binary")
                 response.content = {
                     kind: OpenAPIMediaType(schema=binary) for kind in self._media_types
                 }

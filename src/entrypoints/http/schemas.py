@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from domain.job_progress import NO_PROGRESS, Progress
 from domain.models import Job, KeyInfo, Refill
 
 # `\S`: a prompt of only whitespace is refused (422) like an empty one.
@@ -49,6 +50,10 @@ class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
     output_format: Literal["png", "jpeg", "webp"] = "png"
     model: Model | None = None
     webhook: WebhookBody | None = None
+    deadline_seconds: (
+        Annotated[int, msgspec.Meta(description="Cancel the job if not done by then (1-86400).")]
+        | None
+    ) = None
 
     def __post_init__(self) -> None:
         self.n = int(self.n)
@@ -103,9 +108,14 @@ class ErrorOut(msgspec.Struct):
     message: str
 
 
+class QueueOut(msgspec.Struct):
+    position: int  # how many jobs are ahead (0 = next)
+    eta_seconds: int | None  # an estimate from recent run times and live workers, or null
+
+
 class JobOut(msgspec.Struct):
     id: str
-    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    status: Literal["queued", "running", "succeeded", "failed", "canceled", "aborted"]
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -115,6 +125,9 @@ class JobOut(msgspec.Struct):
     images: list[ImageOut]
     error: ErrorOut | None
     attempts: int
+    queue: QueueOut | None  # while queued
+    eta_seconds: int | None  # while running: an estimate of the seconds left
+    deadline_at: str | None
 
 
 class JobList(msgspec.Struct):
@@ -149,19 +162,27 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def job_time(moment: datetime | None) -> str | None:
+    """Job timestamps carry milliseconds."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def image_url(job_id: str, index: int) -> str:
     return f"/v1/jobs/{job_id}/images/{index}"
 
 
-def job_out(job: Job) -> JobOut:
+def job_out(job: Job, progress: Progress = NO_PROGRESS) -> JobOut:
     request = job.request
+    place = progress.queue
     return JobOut(
         id=job.id,
         status=job.status.value,
-        created_at=iso(job.created_at) or "",
-        started_at=iso(job.started_at),
-        finished_at=iso(job.finished_at),
-        expires_at=iso(job.expires_at) or "",
+        created_at=job_time(job.created_at) or "",
+        started_at=job_time(job.started_at),
+        finished_at=job_time(job.finished_at),
+        expires_at=job_time(job.expires_at) or "",
         request=RequestOut(
             prompt=request.prompt,
             n=request.n,
@@ -177,6 +198,9 @@ def job_out(job: Job) -> JobOut:
         ],
         error=ErrorOut(job.error.code, job.error.message) if job.error else None,
         attempts=job.attempts,
+        queue=None if place is None else QueueOut(place.position, place.eta_seconds),
+        eta_seconds=progress.eta_seconds,
+        deadline_at=job_time(job.deadline_at),
     )
 
 

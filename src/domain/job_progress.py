@@ -1,0 +1,33 @@
+"""How far along a job is, for its resource: its place in the queue while queued, an ETA
+while running. Both are estimates (domain/queue_eta.py), never promises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.models import Job, JobStatus
+from domain.ports import Clock, QueuePlaces
+from domain.queue_eta import QueuePlace, running_eta
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    queue: QueuePlace | None = None  # while queued
+    eta_seconds: int | None = None  # while running
+
+
+NO_PROGRESS = Progress()
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    places: QueuePlaces
+    clock: Clock
+
+    async def __call__(self, job: Job) -> Progress:
+        if job.status is JobStatus.QUEUED:
+            return Progress(queue=await self.places.place(job.id))
+        if job.status is JobStatus.RUNNING and job.started_at is not None:
+            elapsed = (self.clock.now() - job.started_at).total_seconds()
+            return Progress(eta_seconds=running_eta(elapsed, await self.places.stats()))
+        return NO_PROGRESS

@@ -1,0 +1,80 @@
+"""`GET /v1/jobs/{id}/events`: the job as it changes, as Server-Sent Events (the generator is
+entrypoints/http/job_events.py). The owner check, and the waiter cap's 429, come before the
+first byte: a stream that has started cannot turn into a status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import msgspec
+from litestar import get
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from domain.api_jobs import GetJob
+from domain.api_keys import Caller
+from domain.errors import JobNotFound
+from domain.job_changes import JobChanges
+from domain.job_progress import JobProgress
+from domain.models import JobStatus
+from entrypoints.http.auth import AnyRequest
+from entrypoints.http.deps import AS_GIVEN, release_key_slot
+from entrypoints.http.job_events import JobSnapshot, job_events
+from entrypoints.http.openapi_docs import documented
+from entrypoints.http.schemas import job_out
+
+_encode = msgspec.json.Encoder().encode
+
+
+async def _then(
+    first: ServerSentEventMessage, rest: AsyncIterator[ServerSentEventMessage]
+) -> AsyncIterator[ServerSentEventMessage]:
+    yield first
+    async for event in rest:
+        yield event
+
+
+@get(
+    "/v1/jobs/{job_id:str}/events",
+    tags=["jobs"],
+    media_type="text/event-stream",
+    **documented(
+        auth=True,
+        errors=(404, 429, 503),
+        request_headers=("Last-Event-ID",),
+        headers={200: ("Cache-Control",)},
+        media_types=("text/event-stream",),
+    ),
+)
+async def job_event_stream(
+    request: AnyRequest,
+    job_id: str,
+    caller: Caller,
+    get_job: GetJob,
+    job_progress: JobProgress,
+    changes: Annotated[JobChanges, AS_GIVEN],
+) -> ServerSentEvent:
+    """The job as Server-Sent Events: `event: job`, `id: <version>`, `data: <job>` on connect
+    and on every change (ids strictly increase), a `: ping` comment every 15 s, and the end of
+    the stream after the terminal event. Send `Last-Event-ID` to resume without repeats."""
+    owner = caller.key_id
+    await get_job(job_id, owner=owner)  # another key's job: 404 before any stream starts
+
+    async def read() -> JobSnapshot | None:
+        try:
+            job = await get_job(job_id, owner=owner)
+        except JobNotFound:
+            return None  # expired meanwhile: the stream ends
+        body = _encode(job_out(job, await job_progress(job))).decode()
+        return JobSnapshot(job.version, job.status.terminal, job.status is JobStatus.QUEUED, body)
+
+    await release_key_slot(request)  # a stream is a waiter: the waiter cap applies instead
+    events = job_events(
+        changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
+    )
+    try:
+        first = await anext(events)  # TooManyWaiters here is still a 429
+    except StopAsyncIteration:
+        first = ServerSentEventMessage(comment="end")  # the client had seen the end already
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return ServerSentEvent(_then(first, events), headers=headers)

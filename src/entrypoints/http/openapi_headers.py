@@ -1,0 +1,67 @@
+"""Every header the server reads or sends, described once for the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi.spec import OpenAPIType, Schema
+
+from entrypoints.http.auth import COOKIE_NAME
+
+
+def string(**extra: Any) -> Schema:
+    return Schema(type=OpenAPIType.STRING, **extra)
+
+
+# Every header the server reads, by name.
+REQUEST_HEADERS: dict[str, tuple[str, Schema]] = {
+    "X-Request-ID": (
+        "Your id for this request (1-128 of `A-Za-z0-9._:-`), echoed back and logged; "
+        "another value is replaced by one the server makes.",
+        string(),
+    ),
+    "Idempotency-Key": (
+        "Retrying with the same key and body replays the first answer without charging again "
+        "(kept 24 h, scoped to your API key); the same key with another body is a 422.",
+        string(min_length=1, max_length=255),
+    ),
+    "Prefer": (
+        "`wait=N`: long-poll until the job is terminal or N seconds (≤ 60) pass.",
+        string(),
+    ),
+    "Last-Event-ID": (
+        "The `id` of the last event you saw: the stream resumes after it, without repeats.",
+        string(),
+    ),
+    "If-None-Match": (
+        "An ETag from an earlier download: 304 when it still matches.",
+        string(),
+    ),
+    "Cancel-After": (
+        "Cancel the job if it has not started within this many seconds.",
+        string(),
+    ),
+}
+
+# Every header the server sends, by name.
+RESPONSE_HEADERS: dict[str, str] = {
+    "X-Request-ID": "The request's id (yours if it was acceptable, else one the server made).",
+    "Location": "Where the created job (or the next page) is.",
+    "Retry-After": "Seconds to wait before polling or retrying.",
+    "RateLimit": 'Credits left and seconds to the next refill: `"credits";r=N;t=S`.',
+    "RateLimit-Policy": 'The plan\'s refill: `"credits";q=AMOUNT;w=PERIOD_SECONDS`.',
+    "ETag": "The image's entity tag, for If-None-Match.",
+    "Cache-Control": "How long a cache may keep the answer.",
+    "Set-Cookie": f"The HttpOnly `{COOKIE_NAME}` cookie (set, or cleared on revoke).",
+    "WWW-Authenticate": "`Bearer` on a 401.",
+    "Idempotent-Replayed": "`true` when this is the replayed first answer to an Idempotency-Key.",
+    "Preference-Applied": "The `Prefer: wait=N` that was honoured.",
+}
+
+# The headers every response with this status carries.
+HEADERS_BY_STATUS: dict[int, tuple[str, ...]] = {
+    401: ("WWW-Authenticate",),
+    429: ("Retry-After", "RateLimit", "RateLimit-Policy"),
+    503: ("Retry-After",),
+}
+IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
