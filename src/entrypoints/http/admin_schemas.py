@@ -5,31 +5,37 @@ the one `POST /v1/admin/keys` and a reroll give, once."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from domain import credits
-from domain.operator_service import UsagePage
+from domain.operator_service import MAX_CREDITS, MAX_GRACE_SECONDS, NAME_MAX, UsagePage
 from domain.operators import KeyView, LedgerEntry
 from domain.usage import DayUsage
 from entrypoints.http.schemas import CreditsOut, iso, refill_out
 
+# What the operator use cases accept (domain/operator_service.py), stated for the document.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
+ExternalId = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9_.:@|-]{1,255}$")]
+Credits = Annotated[int, msgspec.Meta(ge=0, le=MAX_CREDITS)]
+GraceSeconds = Annotated[int, msgspec.Meta(ge=0, le=MAX_GRACE_SECONDS)]
+
 
 class KeyCreateBody(msgspec.Struct, forbid_unknown_fields=True):
     plan: str
-    name: str | None = None
-    external_id: str | None = None
+    name: Name | None = None
+    external_id: ExternalId | None = None
     meta: dict[str, Any] | None = None
     expires_at: datetime | None = None
-    credits: int | None = None
+    credits: Credits | None = None
 
 
 class KeyPatchBody(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields sent change; `expires_at: null` clears the expiry."""
 
     plan: str | msgspec.UnsetType = msgspec.UNSET
-    name: str | msgspec.UnsetType | None = msgspec.UNSET
+    name: Name | msgspec.UnsetType | None = msgspec.UNSET
     meta: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     expires_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
@@ -37,12 +43,12 @@ class KeyPatchBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class CreditsBody(msgspec.Struct, forbid_unknown_fields=True):
     operation: Literal["set", "increment", "decrement"]
-    value: int
+    value: Credits
     reason: str | None = None
 
 
 class RerollBody(msgspec.Struct, forbid_unknown_fields=True):
-    grace_seconds: int = 0
+    grace_seconds: GraceSeconds = 0
 
 
 class KeyOut(msgspec.Struct):

@@ -59,7 +59,12 @@ def create_app(
         log.info(settings.describe())
 
     def describe_deployment(app: Litestar) -> None:
-        openapi_docs.tailor(app.openapi_schema, image_model=settings.image_model)
+        openapi_docs.tailor(
+            app.openapi_schema,
+            image_model=settings.image_model,
+            plans=settings.catalog.plans,
+            numeric_cursors=settings.quota_provider == "local",
+        )
 
     async def stop(app: Litestar) -> None:
         container: ApiContainer | None = getattr(app.state, "container", None)

@@ -203,8 +203,12 @@ def components() -> Components:
     return Components(security_schemes=SECURITY_SCHEMES)
 
 
-def tailor(document: OpenAPI, *, image_model: str) -> None:
-    """What only this deployment knows: the one model it accepts and that model's sizes; and
+def tailor(
+    document: OpenAPI, *, image_model: str, plans: Iterable[str] = (), numeric_cursors: bool = False
+) -> None:
+    """What only this deployment knows: the one model it accepts and that model's sizes, the
+    plans an operator may name, the format of the key list's cursor (the local store's is a
+    number; Unkey's is its own); and
     `additionalProperties: false` on the bodies that refuse unknown fields (Litestar leaves
     msgspec's `forbid_unknown_fields` out)."""
     schemas = document.components.schemas if document.components else None
@@ -216,6 +220,13 @@ def tailor(document: OpenAPI, *, image_model: str) -> None:
         schema.additional_properties = False
         if struct is GenerationBody and schema.properties:
             _tailor_generation(schema.properties, image_model)
+        if name in {"KeyCreateBody", "KeyPatchBody"} and schema.properties and plans:
+            schema.properties["plan"] = Schema(type=OpenAPIType.STRING, enum=sorted(plans))
+    listing = document.paths.get("/v1/admin/keys") if document.paths else None
+    if numeric_cursors and listing is not None and listing.get is not None:
+        for parameter in listing.get.parameters or []:
+            if isinstance(parameter, Parameter) and parameter.name == "cursor":
+                parameter.schema = Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,19}$")
 
 
 def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:
