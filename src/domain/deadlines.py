@@ -19,8 +19,15 @@ DEADLINE_FIELD = "deadline_seconds"
 MIN_DEADLINE_SECONDS = 1
 MAX_DEADLINE_SECONDS = 86_400
 
+# Exactly the values 1 s to 24 h, no leading zeros: 1-86400 (s optional), 1-1440m, 1-24h. The
+# same text is the header's pattern in the OpenAPI document, so the two cannot disagree.
 # [0-9], not \d (Unicode digits), and fullmatch, not $ (which matches before a newline).
-_CANCEL_AFTER = re.compile(r"([0-9]{1,6})([smh]?)", re.ASCII)
+CANCEL_AFTER_PATTERN = (
+    r"([1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)(s?)"
+    r"|([1-9][0-9]{0,2}|1[0-3][0-9]{2}|14[0-3][0-9]|1440)(m)"
+    r"|([1-9]|1[0-9]|2[0-4])(h)"
+)
+_CANCEL_AFTER = re.compile(CANCEL_AFTER_PATTERN, re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
 _RANGE = f"between {MIN_DEADLINE_SECONDS} s and 24 h"
 
@@ -33,8 +40,9 @@ def parse_cancel_after(raw: str) -> timedelta:
             "(90, 90s, 5m, 1h).",
             field=CANCEL_AFTER_HEADER,
         )
-    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    return _in_range(seconds, CANCEL_AFTER_HEADER)
+    groups = match.groups()  # (number, unit) for seconds, minutes, hours: one pair is set
+    number, unit = next((n, u) for n, u in zip(groups[::2], groups[1::2], strict=True) if n)
+    return _in_range(int(number) * _UNIT_SECONDS[unit], CANCEL_AFTER_HEADER)
 
 
 def parse_deadline_seconds(raw: object) -> timedelta:

@@ -42,11 +42,10 @@ async def submit_body(
     request: AnyRequest,
     data: GenerationBody,
     submit: SubmitGeneration,
-    cancel_after: str | None = None,
 ) -> Submitted:
     image_request = image_request_of(data, submit.default_model)
     # Validated before anything is charged; bad values are a 422 naming the header or field.
-    header = cancel_after if cancel_after is not None else request.headers.get(CANCEL_AFTER_HEADER)
+    header = request.headers.get(CANCEL_AFTER_HEADER)
     deadline = resolve_deadline(header, data.deadline_seconds)
     key = require_credential(request).key
     webhook = msgspec.to_builtins(data.webhook) if data.webhook is not None else None
@@ -110,7 +109,7 @@ def _with_finished_answer(docs: dict[str, Any]) -> dict[str, Any]:
         documented(
             auth=True,
             errors=SUBMIT_ERRORS,
-            request_headers=("Idempotency-Key",),
+            request_headers=("Idempotency-Key", CANCEL_AFTER_HEADER),
             headers={
                 200: ("Preference-Applied", *QUOTA_HEADERS),
                 202: (
@@ -135,14 +134,6 @@ async def create_generation(
     authenticate: Authenticate,
     await_job: AwaitJob,
     job_progress: JobProgress,
-    cancel_after: Annotated[
-        str | None,
-        Parameter(
-            header=CANCEL_AFTER_HEADER,
-            description="A deadline: 90, 90s, 5m or 1h (1 s to 24 h). Queued past it → aborted; "
-            "running → canceled; refunded either way. The body's deadline_seconds wins.",
-        ),
-    ] = None,
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
@@ -151,7 +142,7 @@ async def create_generation(
     wait = prefer_wait(request)
 
     async def run() -> Response[Any]:
-        submitted = await submit_body(request, data, submit, cancel_after)
+        submitted = await submit_body(request, data, submit)
         job, charge = submitted.job, submitted.charge
         headers = {
             "Location": f"/v1/jobs/{job.id}",

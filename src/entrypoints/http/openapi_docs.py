@@ -119,7 +119,8 @@ class _DocumentedOperation(Operation):
             elif status < 300 and self._media_types:
                 binary = string(format="binary")
                 response.content = {
-                    kind: OpenAPIMediaType(schema=binary) for kind in self._media_types
+                    kind: OpenAPIMediaType(schema=SSE_EVENT if kind == SSE else binary)
+                    for kind in self._media_types
                 }
             elif status < 300 and response.content and self._example is not None:
                 for media in response.content.values():
@@ -187,6 +188,20 @@ def documented(
     }
 
 
+SSE = "text/event-stream"
+# Before OpenAPI 3.2 a stream's `schema` describes each event (pings are comments, not events).
+SSE_EVENT = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["data"],
+    properties={
+        "event": Schema(type=OpenAPIType.STRING, enum=["job"]),
+        "id": Schema(type=OpenAPIType.STRING, description="Send it back as Last-Event-ID"),
+        "data": Schema(type=OpenAPIType.STRING, description="The job resource, as JSON"),
+        "retry": Schema(type=OpenAPIType.INTEGER),
+    },
+)
+
+
 def _security(auth: bool | Iterable[str]) -> list[dict[str, list[str]]] | None:
     if auth is True:
         return KEY_SECURITY
@@ -226,7 +241,7 @@ def tailor(
     if numeric_cursors and listing is not None and listing.get is not None:
         for parameter in listing.get.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "cursor":
-                parameter.schema = Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,19}$")
+                parameter.schema = Schema(type=OpenAPIType.STRING, pattern="^([0-9]{1,19})?$")
 
 
 def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar.openapi.spec import OpenAPIType, Schema
 
+from domain.deadlines import CANCEL_AFTER_PATTERN
 from entrypoints.http.auth import COOKIE_NAME
 
 
@@ -38,8 +39,9 @@ REQUEST_HEADERS: dict[str, tuple[str, Schema]] = {
         string(),
     ),
     "Cancel-After": (
-        "Cancel the job if it has not started within this many seconds.",
-        string(),
+        "A deadline, 1 s to 24 h (90, 90s, 5m, 1h): queued past it the job is aborted, running "
+        "canceled, refunded either way; a body's deadline_seconds wins.",
+        string(pattern=f"^(?:{CANCEL_AFTER_PATTERN})$"),
     ),
 }
 

@@ -50,13 +50,24 @@ class GenerationBody(msgspec.Struct, forbid_unknown_fields=True):
     output_format: Literal["png", "jpeg", "webp"] = "png"
     model: Model | None = None
     webhook: WebhookBody | None = None
+    # A float holding a whole number, as `n`: JSON Schema counts 2177.0 as an integer.
     deadline_seconds: (
-        Annotated[int, msgspec.Meta(description="Cancel the job if not done by then (1-86400).")]
+        Annotated[
+            float,
+            msgspec.Meta(
+                ge=1,
+                le=86_400,
+                multiple_of=1,
+                description="A deadline, in seconds.",
+            ),
+        ]
         | None
     ) = None
 
     def __post_init__(self) -> None:
         self.n = int(self.n)
+        if self.deadline_seconds is not None:
+            self.deadline_seconds = int(self.deadline_seconds)
 
 
 class KeyCreated(msgspec.Struct):
