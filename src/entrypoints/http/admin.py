@@ -37,7 +37,7 @@ from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.examples import KEY_VIEW_EXAMPLE, LEDGER_EXAMPLE
 from entrypoints.http.guards import require_json
 from entrypoints.http.openapi_docs import ADMIN_SCHEME, documented
-from entrypoints.http.usage import Bucket, Cursor, From, Limit, To, usage_answer
+from entrypoints.http.usage import USAGE_QUERY, Limit, UsageQuery, usage_answer
 
 NO_STORE = {"Cache-Control": "no-store"}
 READ_ERRORS = (404, 422, 503)
@@ -157,21 +157,17 @@ async def revoke_key(key_id: KeyId, operators: Operator) -> None:
     await operators.revoke_key(key_id)
 
 
-@get("/keys/{key_id:str}/usage", tags=["admin"], **_docs(READ_ERRORS, LEDGER_EXAMPLE))
+@get(
+    "/keys/{key_id:str}/usage",
+    tags=["admin"],
+    dependencies=USAGE_QUERY,
+    **_docs(READ_ERRORS, LEDGER_EXAMPLE),
+)
 async def key_usage(
-    key_id: KeyId,
-    operators: Operator,
-    bucket: Bucket = None,
-    from_: From = None,
-    to: To = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
+    key_id: KeyId, operators: Operator, usage_query: UsageQuery
 ) -> Response[UsageOut | BucketsOut]:
     """That key's credit ledger, as `GET /v1/me/usage` answers it."""
-    answer = await usage_answer(
-        operators, key_id, bucket=bucket, first=from_, last=to,
-        cursor=cursor, limit=limit, check_key=True,
-    )  # fmt: skip
+    answer = await usage_answer(operators, key_id, usage_query, check_key=True)
     return Response(answer, headers=NO_STORE)
 
 

@@ -3,10 +3,12 @@ The operator's twin, `GET /v1/admin/keys/{key_id}/usage`, answers through `usage
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
 from litestar import Response, get
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from adapters.redis_ledger import STREAM_ID_PATTERN
@@ -27,40 +29,53 @@ Cursor = Annotated[
 USAGE_DOCS = documented(auth=True, errors=(422, 503), example=LEDGER_EXAMPLE)
 
 
-async def usage_answer(
-    operators: OperatorService,
-    key_id: str,
-    *,
-    bucket: str | None,
-    first: date | None,
-    last: date | None,
-    cursor: str | None,
-    limit: int,
-    check_key: bool,
-) -> UsageOut | BucketsOut:
-    if bucket == "day":
-        days = await operators.usage_by_day(key_id, first=first, last=last, check_key=check_key)
-        return buckets_out(days)
-    # An empty cursor is the first page, as an absent one is.
-    page = await operators.usage(key_id, cursor=cursor or None, limit=limit, check_key=check_key)
-    return usage_out(page)
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    """What both usage routes are asked: a page of entries, or day buckets from `first` to
+    `last`."""
+
+    bucket: str | None
+    first: date | None
+    last: date | None
+    cursor: str | None
+    limit: int
 
 
-@get("/v1/me/usage", tags=["keys"], **USAGE_DOCS)
-async def my_usage(
-    caller: Caller,
-    operators: OperatorService,
+def read_usage_query(
     bucket: Bucket = None,
     from_: From = None,
     to: To = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+) -> UsageQuery:
+    """The usage routes' query parameters, declared once (a dependency of both routes)."""
+    # An empty cursor is the first page, as an absent one is.
+    return UsageQuery(bucket, from_, to, cursor or None, limit)
+
+
+USAGE_QUERY = {"usage_query": Provide(read_usage_query, sync_to_thread=False)}
+
+
+async def usage_answer(
+    operators: OperatorService, key_id: str, query: UsageQuery, *, check_key: bool
+) -> UsageOut | BucketsOut:
+    if query.bucket == "day":
+        days = await operators.usage_by_day(
+            key_id, first=query.first, last=query.last, check_key=check_key
+        )
+        return buckets_out(days)
+    page = await operators.usage(
+        key_id, cursor=query.cursor, limit=query.limit, check_key=check_key
+    )
+    return usage_out(page)
+
+
+@get("/v1/me/usage", tags=["keys"], dependencies=USAGE_QUERY, **USAGE_DOCS)
+async def my_usage(
+    caller: Caller, operators: OperatorService, usage_query: UsageQuery
 ) -> Response[UsageOut | BucketsOut]:
     """The caller's credit ledger: `{data: [entry…] newest first, next_cursor, totals}`; with
     `bucket=day`, `{buckets: [{date, charged, refunded}]}` from `from` to `to` (default: the
     last 30 days). Pass `next_cursor` back as `cursor` for the next page."""
-    answer = await usage_answer(
-        operators, caller.key_id, bucket=bucket, first=from_, last=to, cursor=cursor,
-        limit=limit, check_key=False,
-    )  # fmt: skip
+    answer = await usage_answer(operators, caller.key_id, usage_query, check_key=False)
     return Response(answer, headers={"Cache-Control": "private, no-cache"})
