@@ -12,6 +12,7 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
 
@@ -40,6 +41,8 @@ from domain.ports import (
     QuotaProvider,
 )
 
+Port = TypeVar("Port")
+
 
 class _Outcome:
     label = "error"  # what the histogram records unless the block says otherwise
@@ -60,16 +63,21 @@ def timed(histogram: Histogram, *labels: str, failed: str = "error") -> Iterator
         histogram.labels(*labels, outcome.label).observe(time.perf_counter() - started)
 
 
-class MeteredQuotaProvider:
-    """QuotaProvider: latency of every call; credits charged and refunded."""
+class _QuotaCalls(Generic[Port]):
+    """What the wrappers of the quota ports share: their calls timed under the provider's name
+    (`imagegate_quota_request_duration_seconds{provider, operation, outcome}`)."""
 
-    def __init__(self, inner: QuotaProvider, metrics: Metrics, *, provider: str) -> None:
+    def __init__(self, inner: Port, metrics: Metrics, *, provider: str) -> None:
         self._inner = inner
         self._metrics = metrics
         self._provider = provider
 
     def _timed(self, operation: str) -> AbstractContextManager[_Outcome]:
         return timed(self._metrics.quota_duration, self._provider, operation)
+
+
+class MeteredQuotaProvider(_QuotaCalls[QuotaProvider]):
+    """QuotaProvider: latency of every call; credits charged and refunded."""
 
     async def mint(self, plan: Plan) -> IssuedKey:
         with self._timed("mint"):
@@ -100,16 +108,11 @@ class MeteredQuotaProvider:
         await self._inner.aclose()
 
 
-class MeteredJobAdmission:
+class MeteredJobAdmission(_QuotaCalls[JobAdmission]):
     """JobAdmission: its latency as the quota's `charge`, and the credits it charged."""
 
-    def __init__(self, inner: JobAdmission, metrics: Metrics, *, provider: str) -> None:
-        self._inner = inner
-        self._metrics = metrics
-        self._provider = provider
-
     async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
-        with timed(self._metrics.quota_duration, self._provider, "charge"):
+        with self._timed("charge"):
             charge, job = await self._inner.admit(key, draft)
         if job is not None:
             self._metrics.credits_charged.inc(job.charged)
@@ -154,16 +157,11 @@ class MeteredJobStore:
         await self._inner.ping()
 
 
-class MeteredCreditRefunder:
+class MeteredCreditRefunder(_QuotaCalls[CreditRefunder]):
     """CreditRefunder (the worker's side of the quota): latency and credits refunded."""
 
-    def __init__(self, inner: CreditRefunder, metrics: Metrics, *, provider: str) -> None:
-        self._inner = inner
-        self._metrics = metrics
-        self._provider = provider
-
     def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
-        with timed(self._metrics.quota_duration, self._provider, "refund"):
+        with self._timed("refund"):
             self._inner.refund(key_id, amount, job_id=job_id)
         self._metrics.credits_refunded.inc(amount)
 
