@@ -27,6 +27,7 @@ import redis.asyncio
 from adapters.quota_keys import START_CHARS, key_digest, new_key, new_key_id
 from adapters.redis_ledger import DAY_SECONDS, from_ms, ms
 from adapters.redis_ops import load_script
+from adapters.redis_ops_quota import QuotaLayout
 from domain.credits import last_refill_at
 from domain.errors import InvalidRequest, QuotaUnavailable
 from domain.models import IssuedKey, Plan, Refill, RefillInterval
@@ -45,6 +46,7 @@ log = logging.getLogger("imagegate.quota")
 # A rerolled key's record outlives its grace by this much, so a charge in between answers
 # NOT_FOUND from its `revoke_at` (the injected clock); then Redis deletes it (the server's clock).
 REROLL_CLEANUP_SECONDS = DAY_SECONDS
+DEFAULT_LAYOUT = QuotaLayout()  # prefix `ig`, ledger kept 90 days
 
 
 def _text(value: Any) -> str:
@@ -97,16 +99,12 @@ class RedisKeyAdmin:
     """KeyAdmin over Redis/Valkey. The client is the caller's: this never closes it."""
 
     def __init__(
-        self,
-        client: redis.asyncio.Redis,
-        clock: Clock,
-        *,
-        key_prefix: str = "ig",
-        ledger_ttl_days: int = 90,
+        self, client: redis.asyncio.Redis, clock: Clock, layout: QuotaLayout = DEFAULT_LAYOUT
     ) -> None:
         self._clock = clock
-        self._p = f"{key_prefix}:quota:"
-        self._ledger_ttl = ledger_ttl_days * DAY_SECONDS
+        self._layout = layout
+        self._p = layout.keyspace
+        self._ledger_ttl = layout.ledger_ttl_seconds
 
         def script(name: str) -> Any:
             return client.register_script(load_script(f"key_admin_{name}.lua"))
@@ -131,7 +129,7 @@ class RedisKeyAdmin:
         args = [self._p, digest, key_id, ms(now), self._ledger_ttl, balance, spec.plan.name]
         args.append(spec.external_id or "")
         args += [item for pair in fields.items() for item in pair]
-        await self._run("create", self._create, [self._p + "key:" + digest], args)
+        await self._run("create", self._create, [self._layout.record(digest)], args)
         view = await self.get(key_id)
         if view is None:  # the script just created it: only a store losing writes gets here
             raise QuotaUnavailable("The key was created but cannot be read back.")
@@ -191,7 +189,7 @@ class RedisKeyAdmin:
         ends = now + timedelta(seconds=grace_seconds)
         args = [self._p, key_id, digest, new_id, key[:START_CHARS], ms(now), self._ledger_ttl]
         args += [ms(ends), grace_seconds + REROLL_CLEANUP_SECONDS, int(now.timestamp())]
-        moved = await self._run("reroll", self._reroll, [self._p + "key:" + digest], args)
+        moved = await self._run("reroll", self._reroll, [self._layout.record(digest)], args)
         if moved is None:
             return None
         if grace_seconds == 0:

@@ -49,6 +49,11 @@ class QuotaLayout:
         return self.ledger_ttl_days * DAY_SECONDS
 
     @property
+    def keyspace(self) -> str:
+        """What every key of the quota store starts with (the key-admin scripts' `<p>`)."""
+        return f"{self.prefix}:quota:"
+
+    @property
     def ledger_prefix(self) -> str:
         return f"{self.prefix}:quota:ledger:"
 

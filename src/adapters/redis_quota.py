@@ -89,9 +89,7 @@ class RedisQuotaProvider:
         self._clock = clock
         self._layout = QuotaLayout(key_prefix, ledger_ttl_days)
         self._beliefs = RefillBeliefs(clock)
-        self._admin = RedisKeyAdmin(
-            redis, clock, key_prefix=key_prefix, ledger_ttl_days=ledger_ttl_days
-        )
+        self._admin = RedisKeyAdmin(redis, clock, self._layout)
 
     async def mint(self, plan: Plan) -> IssuedKey:
         issued, _ = await self._admin.create(KeySpec(plan))

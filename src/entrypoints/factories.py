@@ -150,8 +150,9 @@ def build_operators(
         service = OperatorService(admin, ledger, settings.catalog, clock, record_changes=True)
         return service, connection.aclose
     from adapters.redis_key_admin import RedisKeyAdmin
+    from adapters.redis_ops_quota import QuotaLayout
 
-    admin = RedisKeyAdmin(client, clock, ledger_ttl_days=ttl)
+    admin = RedisKeyAdmin(client, clock, QuotaLayout(ledger_ttl_days=ttl))
     service = OperatorService(admin, ledger, settings.catalog, clock, record_changes=False)
     return service, _nothing
 
