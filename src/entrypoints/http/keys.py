@@ -20,22 +20,24 @@ from entrypoints.http.schemas import KeyCreated, MeOut, me_out
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-# Minting sets the key cookie: a foreign page may not do it to its visitor (login CSRF).
-MINT_GUARDS = [same_origin_only]
+MINTED_EXAMPLE = {"key": "ig_live_EXAMPLEnotarealkey000000", "key_id": "key_9f2c1a", "credits": 100}
 
 
-@post(
-    "/v1/keys",
-    status_code=201,
-    tags=["keys"],
-    guards=MINT_GUARDS,
-    **documented(
-        auth=False,
-        errors=(403, 429, 503),
-        headers={201: ("Set-Cookie", "Cache-Control")},
-        example={"key": "ig_live_EXAMPLEnotarealkey000000", "key_id": "key_9f2c1a", "credits": 100},
-    ),
-)
+def _minting(path: str, status: int, tag: str, *headers: str, example: object = None) -> post:
+    """A route that mints a key into the cookie (so it answers `Set-Cookie` and no-store): no
+    key needed, and same-origin only — a foreign page may not set a key cookie on its visitor
+    (login CSRF). Its handler checks the per-address mint limit before minting."""
+    sent = (*headers, "Set-Cookie", "Cache-Control")
+    return post(
+        path,
+        status_code=status,
+        tags=[tag],
+        guards=[same_origin_only],
+        **documented(auth=False, errors=(403, 429, 503), headers={status: sent}, example=example),
+    )
+
+
+@_minting("/v1/keys", 201, "keys", example=MINTED_EXAMPLE)
 async def create_key(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Response[KeyCreated]:
@@ -51,17 +53,7 @@ async def create_key(
     )
 
 
-@post(
-    "/authorize",
-    status_code=303,
-    tags=["seed"],
-    guards=MINT_GUARDS,
-    **documented(
-        auth=False,
-        errors=(403, 429, 503),
-        headers={303: ("Location", "Set-Cookie", "Cache-Control")},
-    ),
-)
+@_minting("/authorize", 303, "seed", "Location")
 async def authorize(
     request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
 ) -> Redirect:
