@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
-import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
@@ -26,12 +24,12 @@ from adapters.redis_queue_place import QueueKeys, publish_worker_capacity
 from domain.generation import RunGeneration, WorkerPolicy
 from domain.ports import Clock
 from domain.sweeping import Sweep
-from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery, worker_argv
+from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import build_generator, build_image_store, build_refunder, sync_redis
-from entrypoints.logs import setup_logging
-from entrypoints.settings import ConfigError, Settings
+from entrypoints.settings import Settings
 from worker.deps import WorkerDeps
 from worker.observability import install_observability
+from worker.startup import BuiltOnce, run_worker
 from worker.sweeper import Sweeper
 from worker.tasks import register_tasks
 from worker.webhooks import kick
@@ -123,16 +121,7 @@ def build_worker(settings: Settings) -> Celery:
     app = create_celery(settings)
     metrics = Metrics()
     metrics.watch_queue(celery_queue_depth(app, QUEUE), QUEUE)
-    lock = threading.Lock()
-    built: list[WorkerDeps] = []
-
-    def deps() -> WorkerDeps:
-        if not built:
-            with lock:
-                if not built:
-                    built.append(build_worker_deps(settings, app, metrics=metrics))
-        return built[0]
-
+    deps = BuiltOnce(lambda: build_worker_deps(settings, app, metrics=metrics), WorkerDeps.close)
     register_tasks(app, deps)
     install_observability(
         app,
@@ -148,9 +137,7 @@ def build_worker(settings: Settings) -> Celery:
 
     def shut_down(**_: object) -> None:
         sweeper.stop()
-        with lock:
-            for built_deps in built:
-                built_deps.close()
+        deps.close()
 
     worker_ready.connect(start_sweeper, weak=False)
     worker_shutdown.connect(shut_down, weak=False)
@@ -159,19 +146,4 @@ def build_worker(settings: Settings) -> Celery:
 
 def main() -> None:
     """One worker process: Celery with the configured pool, on the job queue."""
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        sys.exit(f"imagegate: configuration error: {exc}")
-    setup_logging(settings.log_format, settings.log_level)
-    log.info(settings.describe())
-    settings.require_redis()
-    build_worker(settings).worker_main(
-        worker_argv(
-            pool=settings.worker_pool,
-            concurrency=settings.worker_concurrency,
-            queue=QUEUE,
-            name="imagegate",
-            log_level=settings.log_level,
-        )
-    )
+    run_worker(build_worker, queue=QUEUE, name="imagegate")

@@ -13,8 +13,6 @@ the next tick sends another.
 from __future__ import annotations
 
 import logging
-import sys
-import threading
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -38,16 +36,11 @@ from domain.webhook_delivery import Attempt, Decision, RetryPolicy
 from domain.webhook_jobs import record_job_events
 from domain.webhook_log import Delivery
 from domain.webhook_service import WebhookSecrets, deliver_due
-from entrypoints.celery_app import (
-    DELIVER_WEBHOOKS_TASK,
-    WEBHOOK_QUEUE,
-    create_celery,
-    worker_argv,
-)
+from entrypoints.celery_app import DELIVER_WEBHOOKS_TASK, WEBHOOK_QUEUE, create_celery
 from entrypoints.factories import sync_redis
 from entrypoints.http.schemas import job_out
-from entrypoints.logs import setup_logging
-from entrypoints.settings import ConfigError, Settings
+from entrypoints.settings import Settings
+from worker.startup import BuiltOnce, run_worker
 
 log = logging.getLogger("imagegate.webhooks")
 
@@ -92,6 +85,9 @@ class WebhookDeps:
             attempt.error or attempt.status_code,
             extra={"delivery_id": delivery.id, "outcome": decision.outcome.value},
         )
+
+    def close(self) -> None:
+        self.resources.close()
 
     def deliver_pass(self) -> int:
         record_job_events(
@@ -148,15 +144,7 @@ def build_webhook_deps(settings: Settings, *, metrics: Metrics | None = None) ->
 def build_webhook_worker(settings: Settings) -> Celery:
     app = create_celery(settings)
     metrics = Metrics()
-    lock = threading.Lock()
-    built: list[WebhookDeps] = []
-
-    def deps() -> WebhookDeps:
-        if not built:
-            with lock:
-                if not built:
-                    built.append(build_webhook_deps(settings, metrics=metrics))
-        return built[0]
+    deps = BuiltOnce(lambda: build_webhook_deps(settings, metrics=metrics), WebhookDeps.close)
 
     @app.task(name=DELIVER_WEBHOOKS_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def deliver_webhooks() -> None:
@@ -171,9 +159,7 @@ def build_webhook_worker(settings: Settings) -> Celery:
         kick(app)  # whatever is due since the last process stopped
 
     def shut_down(**_: object) -> None:
-        with lock:
-            for built_deps in built:
-                built_deps.resources.close()
+        deps.close()
 
     worker_ready.connect(ready, weak=False)
     worker_shutdown.connect(shut_down, weak=False)
@@ -182,18 +168,10 @@ def build_webhook_worker(settings: Settings) -> Celery:
 
 def main() -> None:
     """One webhook process: Celery on the `webhooks` queue with its own thread pool."""
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        sys.exit(f"imagegate: configuration error: {exc}")
-    setup_logging(settings.log_format, settings.log_level)
-    settings.require_redis()
-    build_webhook_worker(settings).worker_main(
-        worker_argv(
-            pool="threads",
-            concurrency=WEBHOOK_SLOTS,
-            queue=WEBHOOK_QUEUE,
-            name="imagegate-webhooks",
-            log_level=settings.log_level,
-        )
+    run_worker(
+        build_webhook_worker,
+        queue=WEBHOOK_QUEUE,
+        name="imagegate-webhooks",
+        pool="threads",
+        concurrency=WEBHOOK_SLOTS,
     )
