@@ -54,7 +54,16 @@ class Conflict(DomainError):
     message = "The request conflicts with the current state."
 
 
-class QuotaExceeded(DomainError):
+class RetryLater(DomainError):
+    """The caller may try again, after `retry_after` seconds when that is known (the HTTP
+    edge sends it as `Retry-After`)."""
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(RetryLater):
     code = "quota_exceeded"
     message = "Not enough credits left on this key."
 
@@ -66,19 +75,14 @@ class QuotaExceeded(DomainError):
         retry_after: int | None = None,
         refill: Refill | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, retry_after=retry_after)
         self.remaining = remaining
-        self.retry_after = retry_after
         self.refill = refill
 
 
-class RateLimited(DomainError):
+class RateLimited(RetryLater):
     code = "rate_limited"
     message = "Too many requests; slow down."
-
-    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class JobNotFound(DomainError):
@@ -96,13 +100,9 @@ class JobNotCancelable(DomainError):
     message = "Only a queued job can be canceled."
 
 
-class QuotaUnavailable(DomainError):
+class QuotaUnavailable(RetryLater):
     code = "quota_unavailable"
     message = "The quota service is unavailable. Try again shortly."
-
-    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class QueueUnavailable(DomainError):

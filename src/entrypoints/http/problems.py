@@ -119,11 +119,10 @@ def domain_error_response(
     errors_list = None
     if isinstance(exc, errors.InvalidRequest) and exc.field:
         errors_list = [{"field": exc.field, "message": exc.detail}]
-    if isinstance(exc, errors.QuotaExceeded | errors.RateLimited) and exc.retry_after is not None:
+    if isinstance(exc, errors.RetryLater) and exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
-    if status == 503:
-        retry_after = getattr(exc, "retry_after", None)
-        headers["Retry-After"] = str(retry_after if retry_after is not None else 2)
+    elif status == 503:
+        headers["Retry-After"] = "2"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="imagegate"'
     if isinstance(exc, errors.QuotaExceeded):
