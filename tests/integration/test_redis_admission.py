@@ -3,7 +3,6 @@ two-step path records, a refused charge records nothing, and a wrong refill beli
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,15 +27,13 @@ def draft(request: ImageRequest = REQUEST) -> JobDraft:
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
+def quota(async_redis: redis.asyncio.Redis) -> RedisQuotaProvider:
+    return RedisQuotaProvider(async_redis, FrozenClock(NOW))
 
 
 @pytest.fixture
-def quota(client: redis.asyncio.Redis) -> RedisQuotaProvider:
-    return RedisQuotaProvider(client, FrozenClock(NOW))
+def admission(async_redis: redis.asyncio.Redis) -> RedisJobAdmission:
+    return RedisJobAdmission(async_redis, FrozenClock(NOW))
 
 
 def stored(sync_redis: redis.Redis, job: Job) -> dict[bytes, bytes]:
@@ -44,13 +41,16 @@ def stored(sync_redis: redis.Redis, job: Job) -> dict[bytes, bytes]:
 
 
 async def test_admitted_job_is_stored_exactly_as_the_two_step_path_stores_it(
-    client: redis.asyncio.Redis, quota: RedisQuotaProvider, sync_redis: redis.Redis
+    async_redis: redis.asyncio.Redis,
+    admission: RedisJobAdmission,
+    quota: RedisQuotaProvider,
+    sync_redis: redis.Redis,
 ) -> None:
     issued = await quota.mint(Plan.build(10, RefillInterval.DAILY, 10))
-    charge, admitted = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
+    charge, admitted = await admission.admit(issued.key, draft())
     assert charge.status is KeyStatus.VALID and charge.remaining == 7
     assert admitted is not None and admitted.owner == issued.key_id
-    two_step = ChargeThenRecord(quota, RedisJobStore(client))
+    two_step = ChargeThenRecord(quota, RedisJobStore(async_redis))
     _, recorded = await two_step.admit(issued.key, draft())
     assert recorded is not None
     ours, theirs = stored(sync_redis, admitted), stored(sync_redis, recorded)
@@ -64,26 +64,26 @@ async def test_admitted_job_is_stored_exactly_as_the_two_step_path_stores_it(
 
 
 async def test_a_refused_charge_records_nothing(
-    client: redis.asyncio.Redis, quota: RedisQuotaProvider, sync_redis: redis.Redis
+    admission: RedisJobAdmission, quota: RedisQuotaProvider, sync_redis: redis.Redis
 ) -> None:
     issued = await quota.mint(Plan.build(2, RefillInterval.NONE, 1))
-    charge, job = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
+    charge, job = await admission.admit(issued.key, draft())
     assert charge.status is KeyStatus.USAGE_EXCEEDED and charge.remaining == 2
     assert job is None
     assert sync_redis.keys("ig:job:*") == []
     assert sync_redis.zcard("ig:outbox") == 0
-    unknown, nothing = await RedisJobAdmission(client, FrozenClock(NOW)).admit("ig_nope", draft())
+    unknown, nothing = await admission.admit("ig_nope", draft())
     assert unknown.status is KeyStatus.NOT_FOUND and nothing is None
 
 
 async def test_a_key_on_another_refill_setting_is_charged_once(
-    client: redis.asyncio.Redis, sync_redis: redis.Redis
+    async_redis: redis.asyncio.Redis, admission: RedisJobAdmission, sync_redis: redis.Redis
 ) -> None:
-    minting = RedisQuotaProvider(client, FrozenClock(NOW))
+    minting = RedisQuotaProvider(async_redis, FrozenClock(NOW))
     issued = await minting.mint(Plan.build(10, RefillInterval.MONTHLY, 10, day=15))
-    fresh = RedisQuotaProvider(client, FrozenClock(NOW))  # believes nothing about the key yet
+    fresh = RedisQuotaProvider(async_redis, FrozenClock(NOW))  # believes nothing about the key yet
     await fresh.mint(Plan.build(10, RefillInterval.DAILY, 10))  # now believes "daily"
-    charge, job = await RedisJobAdmission(client, FrozenClock(NOW)).admit(issued.key, draft())
+    charge, job = await admission.admit(issued.key, draft())
     assert charge.remaining == 7
     assert job is not None and job.status is JobStatus.QUEUED
     assert len(sync_redis.keys("ig:job:*")) == 1

@@ -3,7 +3,6 @@ tests/contract/test_key_admin_local.py): keys minted before issue 12, cursors, t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -29,21 +28,14 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def admin(client: redis.asyncio.Redis, clock: FrozenClock) -> RedisKeyAdmin:
-    return RedisKeyAdmin(client, clock)
+def admin(async_redis: redis.asyncio.Redis, clock: FrozenClock) -> RedisKeyAdmin:
+    return RedisKeyAdmin(async_redis, clock)
 
 
 async def test_a_key_minted_by_the_quota_provider_can_be_managed(
-    client: redis.asyncio.Redis, admin: RedisKeyAdmin, clock: FrozenClock
+    async_redis: redis.asyncio.Redis, admin: RedisKeyAdmin, clock: FrozenClock
 ):
-    quota = RedisQuotaProvider(client, clock)
+    quota = RedisQuotaProvider(async_redis, clock)
     issued = await quota.mint(PLAN)
 
     view = await admin.get(issued.key_id)

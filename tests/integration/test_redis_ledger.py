@@ -3,7 +3,6 @@ written in the same script, so a key's entries sum to its balance; reads page ne
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,25 +28,18 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
+def ledger(async_redis: redis.asyncio.Redis) -> RedisCreditLedger:
+    return RedisCreditLedger(async_redis, ttl_days=90)
 
 
 @pytest.fixture
-def ledger(client: redis.asyncio.Redis) -> RedisCreditLedger:
-    return RedisCreditLedger(client, ttl_days=90)
+def admin(async_redis: redis.asyncio.Redis, clock: FrozenClock) -> RedisKeyAdmin:
+    return RedisKeyAdmin(async_redis, clock)
 
 
 @pytest.fixture
-def admin(client: redis.asyncio.Redis, clock: FrozenClock) -> RedisKeyAdmin:
-    return RedisKeyAdmin(client, clock)
-
-
-@pytest.fixture
-def quota(client: redis.asyncio.Redis, clock: FrozenClock) -> RedisQuotaProvider:
-    return RedisQuotaProvider(client, clock)
+def quota(async_redis: redis.asyncio.Redis, clock: FrozenClock) -> RedisQuotaProvider:
+    return RedisQuotaProvider(async_redis, clock)
 
 
 async def entries_sum(ledger: RedisCreditLedger, key_id: str) -> int:
@@ -177,15 +169,15 @@ async def test_between_selects_by_time(ledger: RedisCreditLedger, clock: FrozenC
 
 
 async def test_entries_older_than_the_retention_are_dropped(
-    client: redis.asyncio.Redis, clock: FrozenClock
+    async_redis: redis.asyncio.Redis, clock: FrozenClock
 ):
-    ledger = RedisCreditLedger(client, ttl_days=2)
+    ledger = RedisCreditLedger(async_redis, ttl_days=2)
     await ledger.append("key_a", LedgerEntry(clock.now(), LedgerKind.MINT, 10, 10))
     clock.advance(days=3)
     await ledger.append("key_a", LedgerEntry(clock.now(), LedgerKind.CHARGE, -1, 9))
 
     assert [e.kind for e in await ledger.between("key_a", None, None)] == [LedgerKind.CHARGE]
-    ttl = await client.ttl(ledger.stream("key_a"))
+    ttl = await async_redis.ttl(ledger.stream("key_a"))
     assert 0 < ttl <= 2 * 86_400
 
 

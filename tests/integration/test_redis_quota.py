@@ -4,7 +4,6 @@ tests/contract/test_quota_provider.py): storage layout, round trips, the worker'
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -31,15 +30,8 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def quota(client: redis.asyncio.Redis, clock: FrozenClock) -> RedisQuotaProvider:
-    return RedisQuotaProvider(client, clock)
+def quota(async_redis: redis.asyncio.Redis, clock: FrozenClock) -> RedisQuotaProvider:
+    return RedisQuotaProvider(async_redis, clock)
 
 
 def everything_stored(sync_redis: redis.Redis) -> str:
@@ -96,13 +88,13 @@ async def test_charging_survives_a_flushed_script_cache(
 
 
 async def test_another_process_applies_each_keys_own_refill_setting(
-    client: redis.asyncio.Redis, quota: RedisQuotaProvider, clock: FrozenClock
+    async_redis: redis.asyncio.Redis, quota: RedisQuotaProvider, clock: FrozenClock
 ):
     monthly = await quota.mint(Plan.build(10, RefillInterval.MONTHLY, 10, day=31))
     daily = await quota.mint(Plan.build(10, RefillInterval.DAILY, 10))
     for key in (monthly.key, daily.key):
         await quota.charge(key, 10)
-    other = RedisQuotaProvider(client, clock)  # knows neither key's setting
+    other = RedisQuotaProvider(async_redis, clock)  # knows neither key's setting
 
     clock.set(datetime(2026, 2, 1, 9, tzinfo=UTC))
     daily_after = await other.charge(daily.key, 0)
@@ -115,9 +107,9 @@ async def test_another_process_applies_each_keys_own_refill_setting(
     assert monthly_on_last_day.remaining == 10
 
 
-async def test_key_prefixes_keep_stores_apart(client: redis.asyncio.Redis, clock: FrozenClock):
-    ours = RedisQuotaProvider(client, clock, key_prefix="one")
-    theirs = RedisQuotaProvider(client, clock, key_prefix="two")
+async def test_key_prefixes_keep_stores_apart(async_redis: redis.asyncio.Redis, clock: FrozenClock):
+    ours = RedisQuotaProvider(async_redis, clock, key_prefix="one")
+    theirs = RedisQuotaProvider(async_redis, clock, key_prefix="two")
 
     issued = await ours.mint(DAILY)
 

@@ -4,7 +4,6 @@ worker), operator top-ups — so a key's entries sum to Unkey's balance."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -28,20 +27,13 @@ pytest_plugins = ["tests.fakes.unkey_fixtures"]
 PRO = Plan(credits=50, refill=None, name="pro")
 
 
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
 async def test_entries_sum_to_unkeys_balance_after_mint_charges_refunds_and_a_top_up(
-    fake_unkey: FakeUnkeyServer, client: redis.asyncio.Redis, redis_url: str
+    fake_unkey: FakeUnkeyServer, async_redis: redis.asyncio.Redis, redis_url: str
 ):
     clock = FrozenClock(datetime(2026, 1, 15, 12, tzinfo=UTC))
     fake_unkey.set_clock(clock)
     endpoint = {"base_url": fake_unkey.base_url, "root_key": fake_unkey.root_key}
-    ledger = RedisCreditLedger(client)
+    ledger = RedisCreditLedger(async_redis)
     inner = UnkeyQuotaProvider(**endpoint, api_id=fake_unkey.api_id, timeout=5.0, clock=clock)
     quota = LedgeredQuotaProvider(inner, ledger, clock)
     connection = AsyncUnkey(**endpoint, timeout=5.0)
