@@ -54,10 +54,8 @@ async def hub(redis_url: str) -> AsyncIterator[RedisJobChanges]:
 
 
 @pytest.fixture
-async def job(redis_url: str) -> AsyncIterator[StoredJob]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield StoredJob(client)
-    await client.aclose()
+def job(async_redis: aioredis.Redis) -> StoredJob:
+    return StoredJob(async_redis)
 
 
 async def next_event(stream: AsyncIterator[ServerSentEventMessage]) -> ServerSentEventMessage:

@@ -5,7 +5,7 @@ start/cancel/fail) — what the API's waiters and queue positions rely on."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,10 +24,8 @@ BOOM = JobError("upstream_unavailable", "try later")
 
 
 @pytest.fixture
-async def repo(redis_url: str) -> AsyncIterator[RedisJobStore]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield RedisJobStore(client)
-    await client.aclose()
+def repo(async_redis: aioredis.Redis) -> RedisJobStore:
+    return RedisJobStore(async_redis)
 
 
 @pytest.fixture

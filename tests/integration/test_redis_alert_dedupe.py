@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,10 +18,8 @@ DAILY = Refill(RefillInterval.DAILY, 10)
 
 
 @pytest.fixture
-async def dedupe(redis_url: str) -> AsyncIterator[RedisAlertDedupe]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield RedisAlertDedupe(client)
-    await client.aclose()
+def dedupe(async_redis: aioredis.Redis) -> RedisAlertDedupe:
+    return RedisAlertDedupe(async_redis)
 
 
 async def charge(

@@ -3,7 +3,6 @@ start at the real now: job hashes expire by Redis' own clock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,10 +19,8 @@ REQUEST = ImageRequest(prompt="a cat", n=2, model="placeholder")
 
 
 @pytest.fixture
-async def repo(redis_url: str) -> AsyncIterator[RedisJobStore]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield RedisJobStore(client)
-    await client.aclose()
+def repo(async_redis: aioredis.Redis) -> RedisJobStore:
+    return RedisJobStore(async_redis)
 
 
 @pytest.fixture

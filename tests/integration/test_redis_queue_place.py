@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,10 +26,8 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def places(redis_url: str, clock: FrozenClock) -> AsyncIterator[RedisQueuePlaces]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield RedisQueuePlaces(client, clock, stats_ttl=0)
-    await client.aclose()
+def places(async_redis: aioredis.Redis, clock: FrozenClock) -> RedisQueuePlaces:
+    return RedisQueuePlaces(async_redis, clock, stats_ttl=0)
 
 
 async def test_positions_follow_submit_order_and_close_up(places: RedisQueuePlaces) -> None:

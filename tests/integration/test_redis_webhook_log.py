@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,10 +26,8 @@ def log(sync_redis: redis.Redis) -> RedisWebhookLog:
 
 
 @pytest.fixture
-async def async_log(redis_url: str) -> AsyncIterator[AsyncRedisWebhookLog]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield AsyncRedisWebhookLog(client, ttl=TTL)
-    await client.aclose()
+def async_log(async_redis: aioredis.Redis) -> AsyncRedisWebhookLog:
+    return AsyncRedisWebhookLog(async_redis, ttl=TTL)
 
 
 def new_delivery(subject: str = "job_1", at: datetime = NOW) -> Delivery:
