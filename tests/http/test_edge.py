@@ -189,3 +189,10 @@ def test_a_failed_jobs_error_answers_with_the_status_of_the_one_table() -> None:
     assert status_for_job_error("invalid_request") == 422
     assert status_for_job_error("upstream_unavailable") == 502
     assert status_for_job_error("worker_lost") == 502
+
+
+def test_a_bad_usage_day_names_the_query_parameter_as_sent(client: Client) -> None:
+    key = mint(client)
+    answer = client.get("/v1/me/usage?bucket=day&from=yesterday", headers=bearer(key))
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "from"  # not the handler's name, `from_`

@@ -140,7 +140,9 @@ def validation_handler(request: AnyRequest, exc: ValidationException) -> Respons
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
-        key = str(item.get("key", ""))
+        # Litestar names a parameter as the handler spells it: a query parameter named by a
+        # Python keyword is `from_` there, `from` in the request.
+        key = str(item.get("key", "")).removesuffix("_")
         message = str(item.get("message", "invalid"))
         if key == "data":
             message = message if message.startswith(("Expected", "Object")) else "required"
