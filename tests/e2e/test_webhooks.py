@@ -144,6 +144,26 @@ def test_a_redirect_is_not_followed_and_410_stops_at_once(hooks: Stack) -> None:
     assert {r.headers["webhook-id"] for r in gone.received} == {final["id"]}
 
 
+def test_a_redelivery_is_sent_at_once_not_at_the_next_sweep(make_stack) -> None:  # type: ignore[no-untyped-def]
+    # No sweeper tick within the test: only the kicks (a finished job's, the redeliver's) run
+    # delivery passes.
+    stack: Stack = make_stack({**WEBHOOK_ENV, "SWEEP_INTERVAL_SECONDS": "3600"})
+    stack.start_api()
+    stack.start_worker()
+    with webhook_receiver([410, 200]) as receiver, stack.client() as client:
+        key = mint(client)
+        job_id = submit(client, key, receiver.url)
+        stopped = wait_until(lambda: settled(client, key, job_id, 1), timeout=60, what="a 410")
+        answer = client.post(
+            f"/v1/jobs/{job_id}/webhooks/{stopped['id']}/redeliver", headers=auth(key)
+        )
+        assert answer.status_code == 202
+        again = wait_until(lambda: settled(client, key, job_id, 2), timeout=60, what="redeliver")
+    assert [a["status_code"] for a in again["attempts"]] == [410, 200]
+    assert again["delivered_at"] and again["id"] == stopped["id"]
+    assert [r.headers["webhook-id"] for r in receiver.received] == [stopped["id"]] * 2
+
+
 def test_a_receiver_down_for_a_while_gets_the_event_once_it_is_back(make_stack) -> None:  # type: ignore[no-untyped-def]
     stack: Stack = make_stack({**WEBHOOK_ENV, "WEBHOOK_MAX_ATTEMPTS": "8"})
     stack.start_api()
