@@ -70,6 +70,14 @@ def settled(client: httpx.Client, key: str, job_id: str, attempts: int) -> dict[
     return None
 
 
+def wait_for_success(client: httpx.Client, key: str, job_id: str) -> None:
+    wait_until(
+        lambda: client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()["status"] == "succeeded",
+        timeout=60,
+        what="the job to end",
+    )
+
+
 @pytest.fixture
 def hooks(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     running: Stack = make_stack(WEBHOOK_ENV)
@@ -258,13 +266,7 @@ def test_a_worker_killed_after_the_job_ended_still_delivers(make_stack) -> None:
     with webhook_receiver([200]) as receiver, stack.client() as client:
         key = mint(client)
         job_id = submit(client, key, receiver.url)
-        wait_until(
-            lambda: (
-                client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()["status"] == "succeeded"
-            ),
-            timeout=60,
-            what="the job to end",
-        )
+        wait_for_success(client, key, job_id)
         stack.kill("generation")  # before any webhook consumer ever ran
         assert receiver.received == [] and deliveries(client, key, job_id) == []
         stack.start_worker()

@@ -15,11 +15,11 @@ from tests.e2e.stack import Stack, free_port, wait_until
 from tests.e2e.test_webhooks import (
     GENERATION_ONLY,
     WEBHOOK_ENV,
-    auth,
     mint,
     secret_of,
     settled,
     submit,
+    wait_for_success,
 )
 from tests.fakes.webhook_receiver import webhook_receiver
 
@@ -35,14 +35,7 @@ def test_an_event_noted_before_a_valkey_restart_is_delivered_after_it(tmp_path: 
         with webhook_receiver([200]) as receiver, stack.client() as client:
             key = mint(client)
             job_id = submit(client, key, receiver.url)
-            wait_until(
-                lambda: (
-                    client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()["status"]
-                    == "succeeded"
-                ),
-                timeout=60,
-                what="the job to end",
-            )
+            wait_for_success(client, key, job_id)
             stack.kill("generation")  # no consumer ever saw the note
             valkey.stop()
             valkey = ValkeyServer(port=port, data_dir=data, persist=True, appendonly="yes")
