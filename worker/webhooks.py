@@ -5,9 +5,9 @@ so a slow or hanging receiver never holds a generation slot.
 A `deliver_webhooks` task makes one pass: job notes become deliveries (domain.webhook_jobs),
 then due deliveries are attempted one claim at a time until none is due (a claim is leased for
 60 s and one attempt lasts at most 10 s, so a claim never lapses while it is being attempted).
-Passes are kicked by each finished generation and by every sweeper tick (which also brings
-retries and deliveries a crashed process left behind); a kick older than a minute is dropped,
-the next tick sends another.
+Passes are kicked by each finished generation, by the API (a redelivery, an operator alert) and
+by every sweeper tick (which also brings retries and deliveries a crashed process left behind);
+a kick older than a minute is dropped, the next tick sends another.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from domain.webhook_delivery import Attempt, Decision, RetryPolicy
 from domain.webhook_jobs import record_job_events
 from domain.webhook_log import Delivery
 from domain.webhook_service import WebhookSecrets, deliver_due
-from entrypoints.celery_app import DELIVER_WEBHOOKS_TASK, WEBHOOK_QUEUE, create_celery
+from entrypoints.celery_app import DELIVER_WEBHOOKS_TASK, WEBHOOK_QUEUE, create_celery, webhook_kick
 from entrypoints.factories import sync_redis
 from entrypoints.http.schemas import job_out
 from entrypoints.settings import Settings
@@ -45,7 +45,6 @@ from worker.startup import BuiltOnce, run_worker
 log = logging.getLogger("imagegate.webhooks")
 
 WEBHOOK_SLOTS = 8  # deliveries in flight per webhook process
-KICK_EXPIRES_SECONDS = 60
 MAX_ATTEMPTS_PER_PASS = 50
 
 
@@ -57,10 +56,7 @@ def render_job(job: Job) -> Mapping[str, Any]:
 
 def kick(app: Celery) -> None:
     """Ask for a delivery pass (best effort: the sweeper's next tick asks again)."""
-    try:
-        app.send_task(DELIVER_WEBHOOKS_TASK, queue=WEBHOOK_QUEUE, expires=KICK_EXPIRES_SECONDS)
-    except Exception as exc:
-        log.warning("could not kick the webhook queue: %r", exc)
+    webhook_kick(app).kick_sync()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Layout (``ig`` is the key prefix):
 
 - ``ig:quota:key:<sha256 of the key>`` — a hash: ``id``, ``start``, ``remaining``, the refill
   setting (``interval``, ``amount``, ``day``), ``refilled_at`` (the last refill boundary
-  applied, epoch seconds) and ``created_at``. The raw key is never stored.
+  applied, epoch seconds), ``created_at``, ``plan`` and the operator's fields. The raw key is
+  never stored.
 - ``ig:quota:id:<key id>`` — the SHA-256 of that key, for refunds and revocation by key id.
 - ``ig:quota:ledger:<key id>`` — the key's credit ledger (a stream, see `redis_ledger`); the
   charge, refill and refund scripts append to it in the same step as the balance change.
@@ -87,9 +88,12 @@ class Verdict:
     remaining: int | None = None
     refill: Refill | None = None
     start: str = ""
+    plan: str | None = None
 
     @classmethod
     def parse(cls, reply: list[Any]) -> Verdict:
+        """lib_quota_charge.lua's reply: {status, key_id, remaining, interval, amount, day,
+        start, plan}; the plan lets the operator's credit alerts use the key's own thresholds."""
         status = text(reply[0])
         if status == KeyStatus.NOT_FOUND:
             return cls(status)
@@ -97,10 +101,13 @@ class Verdict:
         refill = None
         if text(interval) != RefillInterval.NONE:
             refill = Refill(RefillInterval(text(interval)), int(amount), int(day))
-        return cls(status, text(key_id), int(remaining), refill, text(start))
+        plan = text(reply[7]) if len(reply) > 7 else None
+        return cls(status, text(key_id), int(remaining), refill, text(start), plan)
 
     def charge(self) -> Charge:
-        return Charge(KeyStatus(self.status), self.key_id, self.remaining, self.refill)
+        return Charge(
+            KeyStatus(self.status), self.key_id, self.remaining, self.refill, plan=self.plan
+        )
 
 
 def refill_args(refill: Refill | None, now: datetime) -> list[EncodableT]:

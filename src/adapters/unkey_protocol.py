@@ -154,6 +154,7 @@ class Verification(msgspec.Struct, rename="camel"):
     code: str
     key_id: str | None = None
     credits: int | None = None  # the balance after this call; absent on unlimited keys
+    meta: dict[str, Any] | None = None  # the key's meta, where its plan is (`meta.plan`)
 
 
 class RefillSetting(msgspec.Struct, rename="camel"):

@@ -6,6 +6,9 @@ mint (from the plan) and by `keys.getKey` otherwise, kept for REFILL_CACHE_SECON
 injected clock. A cache miss costs one getKey after the verify; if that fails the charge still
 stands (credits were taken) and is returned without its refill.
 
+The key's plan comes with the verify, from its `meta.plan` (set at mint and by the operator
+API; a key without one is on `default`), so the operator's credit alerts use its own plan.
+
 A credential longer than Unkey's verify schema admits is an unknown key, answered without a
 call (Unkey would refuse the request with a 400, which reads as an outage).
 """
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from adapters import unkey_protocol as unkey
+from adapters.unkey_admin_protocol import PLAN_META
 from adapters.unkey_http import AsyncUnkey, SyncUnkey
 from domain.errors import QuotaUnavailable
 from domain.models import Charge, IssuedKey, KeyInfo, KeyStatus, Plan, Refill
@@ -74,7 +78,7 @@ class UnkeyQuotaProvider:
 
     async def mint(self, plan: Plan) -> IssuedKey:
         body = unkey.create_key_body(self._api_id, plan, recoverable=self._recoverable)
-        body["meta"] = {"plan": plan.name}  # as an operator's key: listed under its plan
+        body["meta"] = {PLAN_META: plan.name}  # as an operator's key: listed under its plan
         created = await self._unkey.run(unkey.call(unkey.CREATE_KEY, body, unkey.CreatedKey))
         self._refills.put(created.key_id, plan.refill)
         return IssuedKey(key=created.key, key_id=created.key_id, credits=plan.credits)
@@ -89,7 +93,13 @@ class UnkeyQuotaProvider:
         refill = None
         if key_id is not None and status in (KeyStatus.VALID, KeyStatus.USAGE_EXCEEDED):
             refill = await self._refill_of(key_id)
-        return Charge(status=status, key_id=key_id, remaining=verdict.credits, refill=refill)
+        return Charge(
+            status=status,
+            key_id=key_id,
+            remaining=verdict.credits,
+            refill=refill,
+            plan=_plan_of(verdict) if key_id is not None else None,
+        )
 
     async def describe(self, key: str) -> KeyInfo | None:
         if not unkey.verifiable(key):
@@ -127,6 +137,11 @@ class UnkeyQuotaProvider:
         refill = unkey.refill_of(details) if details else None
         self._refills.put(key_id, refill)
         return refill
+
+
+def _plan_of(verdict: unkey.Verification) -> str:
+    named = (verdict.meta or {}).get(PLAN_META)
+    return named if isinstance(named, str) else Plan(credits=0, refill=None).name
 
 
 class UnkeyCreditRefunder:

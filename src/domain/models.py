@@ -64,13 +64,15 @@ class Charge:
     """The outcome of verify-and-charge. A refused charge took nothing.
 
     `remaining` is the balance after the call (None: unlimited or unknown key);
-    `refill` is the key's refill setting when the provider knows it.
+    `refill` is the key's refill setting when the provider knows it; `plan` the name of the
+    key's plan when the provider says (the operator's credit alerts are per plan).
     """
 
     status: KeyStatus
     key_id: str | None = None
     remaining: int | None = None
     refill: Refill | None = None
+    plan: str | None = None
 
     @property
     def accepted(self) -> bool:

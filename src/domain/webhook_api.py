@@ -1,5 +1,6 @@
 """The API's webhook use cases: the submit-time gate, the caller's secret, a job's delivery log
-and redelivery. Bound once in the composition root (entrypoints/bootstrap.py).
+and redelivery (due at once, and the webhook consumer is kicked to send it). Bound once in the
+composition root (entrypoints/bootstrap.py).
 
 The gate runs `accept_webhook` in a thread (it resolves the URL's host) and before any charge,
 so a refused webhook costs nothing and opens no connection. What a job keeps of its webhook is
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,6 +37,20 @@ class AsyncWebhookLog(Protocol):
     async def deliveries(self, subject_id: str) -> Sequence[Delivery]: ...
 
     async def redeliver(self, subject_id: str, delivery_id: str, now: datetime) -> bool: ...
+
+
+class WebhookKick(Protocol):
+    """Asks the webhook consumer for a delivery pass now. Best effort: whatever it misses, the
+    sweeper's next tick asks for again, so a failure is logged, never raised."""
+
+    async def kick(self) -> None: ...
+
+
+class NoWebhookKick:
+    """No consumer to ask (tests of the HTTP edge): the sweeper's tick is the only pass."""
+
+    async def kick(self) -> None:
+        return None
 
 
 class NoWebhookLog:
@@ -99,6 +114,7 @@ class JobWebhooks:
     jobs: JobStore
     log: AsyncWebhookLog
     clock: Clock
+    kick: WebhookKick = field(default_factory=NoWebhookKick)
 
     async def _owned(self, job_id: str, owner: str) -> Job:
         job = await self.jobs.get(job_id, owner)
@@ -114,3 +130,4 @@ class JobWebhooks:
         await self._owned(job_id, owner)
         if not await self.log.redeliver(job_id, delivery_id, self.clock.now()):
             raise DeliveryNotFound()
+        await self.kick.kick()  # due now: sent at once, not at the sweeper's next tick

@@ -50,12 +50,14 @@ from domain.webhook_api import (
     AsyncWebhookLog,
     GetWebhookSecret,
     JobWebhooks,
+    NoWebhookKick,
     NoWebhookLog,
     WebhookGate,
+    WebhookKick,
 )
 from domain.webhook_service import WebhookSecrets
 from domain.webhook_urls import HostResolver
-from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
+from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery, webhook_kick
 from entrypoints.factories import async_redis, build_image_store, build_operators, build_quota
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
@@ -130,6 +132,7 @@ def bind_api(
     webhook_log: AsyncWebhookLog | None = None,
     resolver: HostResolver | None = None,
     credit_alerts: CreditAlerts | None = None,
+    kick: WebhookKick | None = None,
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
@@ -174,7 +177,9 @@ def bind_api(
         idempotency=idempotency,
         images=images,
         webhook_secret=GetWebhookSecret(secrets),
-        job_webhooks=JobWebhooks(jobs, webhook_log or NoWebhookLog(), clock),
+        job_webhooks=JobWebhooks(
+            jobs, webhook_log or NoWebhookLog(), clock, kick or NoWebhookKick()
+        ),
         await_job=AwaitJob(jobs, changes),
         changes=changes,
         key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
@@ -191,21 +196,21 @@ def webhook_secrets(settings: Settings) -> WebhookSecrets:
 
 
 def credit_alerts(
-    settings: Settings, client: aioredis.Redis, log: AsyncWebhookLog, clock: Clock
+    settings: Settings,
+    client: aioredis.Redis,
+    log: AsyncWebhookLog,
+    clock: Clock,
+    kick: WebhookKick,
 ) -> CreditAlerts:
-    """The operator's credit alerts, on the self-serve plan's `alerts` from the plans file (a
-    charge does not say which plan its key is on, so operator-issued keys on other plans use
-    the same thresholds). No self-serve plan or no alerts: none fire."""
-    entry = next((e for e in settings.catalog.plans.values() if e.self_serve), None)
-    if entry is None:
-        entry = next(iter(settings.catalog.plans.values()))
+    """The operator's credit alerts: each key's own plan's `alerts` from the plans file (the
+    charge names the key's plan); a plan without `alerts` fires none."""
     return CreditAlerts(
-        plan=entry.plan,
-        alerts=[float(a) for a in entry.alerts] if entry.self_serve else [],
+        catalog=settings.catalog,
         dedupe=RedisAlertDedupe(client),
         log=log,
         operator_url=settings.operator_webhook_url,
         clock=clock,
+        kick=kick,
     )
 
 
@@ -239,6 +244,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     jobs = RedisJobStore(client, recheck_seconds=settings.queued_recheck_seconds)
     webhook_log = AsyncRedisWebhookLog(client, ttl=timedelta(seconds=settings.job_ttl_seconds))
     publisher = CeleryPublisher(celery, task_name=GENERATE_TASK, queue=QUEUE)
+    kick = webhook_kick(celery)  # redeliveries and operator alerts are sent at once
     relay = RelayedJobQueue(publisher, on_published=jobs.mark_enqueued)
 
     async def close_celery() -> None:
@@ -265,7 +271,8 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         operators=operators,
         admission=admission,
         webhook_log=webhook_log,
-        credit_alerts=credit_alerts(settings, client, webhook_log, clock),
+        credit_alerts=credit_alerts(settings, client, webhook_log, clock, kick),
+        kick=kick,
         changes=changes,
         places=RedisQueuePlaces(client, clock),
         starters=(changes.start, deadline_watch.start),

@@ -7,6 +7,7 @@ import os
 
 from celery import Celery
 
+from adapters.celery_webhook_kick import CeleryWebhookKick
 from entrypoints.settings import Settings
 
 GENERATE_TASK = "imagegate.generate"
@@ -70,6 +71,11 @@ def create_celery(settings: Settings, *, batch_publishing: bool = False) -> Cele
         enable_utc=True,
     )
     return app
+
+
+def webhook_kick(app: Celery) -> CeleryWebhookKick:
+    """Asks the webhook consumer for a pass (the workers' and the API's kicks alike)."""
+    return CeleryWebhookKick(app, task_name=DELIVER_WEBHOOKS_TASK, queue=WEBHOOK_QUEUE)
 
 
 def worker_argv(*, pool: str, concurrency: int, queue: str, name: str, log_level: str) -> list[str]:

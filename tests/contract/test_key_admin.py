@@ -159,13 +159,15 @@ async def test_a_plan_change_keeps_the_balance_and_takes_the_new_refill(
     key_admin: KeyAdmin, quota: QuotaProvider
 ):
     issued, _ = await key_admin.create(KeySpec(plan=FREE, meta={"a": 1}))
-    await quota.charge(issued.key, 3)
+    before = await quota.charge(issued.key, 3)
 
     moved = await key_admin.update(issued.key_id, KeyPatch(plan=PRO))
 
     assert moved is not None
     assert (moved.plan, moved.remaining, moved.meta) == ("pro", 7, {"a": 1})
     assert moved.refill == PRO.refill
+    # The charge names the plan the key is on now (the credit alerts are that plan's).
+    assert (before.plan, (await quota.charge(issued.key, 1)).plan) == ("free", "pro")
 
 
 # --- credits ------------------------------------------------------------------------------

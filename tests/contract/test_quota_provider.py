@@ -1,22 +1,18 @@
 """One contract for the QuotaProvider port, run against every adapter: RedisQuotaProvider on a
 real Valkey and UnkeyQuotaProvider on the fake Unkey over loopback HTTP. One clock drives the
-adapter and the store (the fake Unkey's clock), so refill boundaries can be crossed at will."""
+adapter and the store (the fake Unkey's clock), so refill boundaries can be crossed at will.
+The `quota` and `clock` fixtures are in conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import anyio
 import pytest
-import redis.asyncio
 
-from adapters.redis_quota import RedisQuotaProvider
-from adapters.unkey_quota import UnkeyQuotaProvider
 from domain.models import Charge, KeyStatus, Plan, Refill, RefillInterval
 from domain.ports import QuotaProvider
 from tests.fakes.clock import FrozenClock
-from tests.fakes.unkey_server import FakeUnkeyServer
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.fakes.unkey_fixtures"]
@@ -27,34 +23,6 @@ NO_REFILL = Plan.build(5, RefillInterval.NONE, 0)
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0):
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(at(2026, 1, 15, 12))
-
-
-@pytest.fixture(params=["redis", "unkey"])
-async def quota(request: pytest.FixtureRequest, clock: FrozenClock) -> AsyncIterator[QuotaProvider]:
-    provider: QuotaProvider
-    if request.param == "redis":
-        client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
-        provider = RedisQuotaProvider(client, clock)
-        yield provider
-        await provider.aclose()
-        await client.aclose()
-    else:
-        fake: FakeUnkeyServer = request.getfixturevalue("fake_unkey")
-        fake.set_clock(clock)
-        provider = UnkeyQuotaProvider(
-            base_url=fake.base_url,
-            root_key=fake.root_key,
-            api_id=fake.api_id,
-            timeout=5.0,
-            clock=clock,
-        )
-        yield provider
-        await provider.aclose()
 
 
 async def balance(quota: QuotaProvider, key: str) -> int | None:
@@ -79,7 +47,7 @@ async def test_charge_subtracts_the_cost_and_reports_key_balance_and_refill(quot
     charge = await quota.charge(issued.key, 3)
 
     expected_refill = Refill(RefillInterval.DAILY, 10, 1)
-    assert charge == Charge(KeyStatus.VALID, issued.key_id, 7, expected_refill)
+    assert charge == Charge(KeyStatus.VALID, issued.key_id, 7, expected_refill, plan="default")
     assert charge.accepted
 
 

@@ -70,6 +70,14 @@ def settled(client: httpx.Client, key: str, job_id: str, attempts: int) -> dict[
     return None
 
 
+def wait_for_success(client: httpx.Client, key: str, job_id: str) -> None:
+    wait_until(
+        lambda: client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()["status"] == "succeeded",
+        timeout=60,
+        what="the job to end",
+    )
+
+
 @pytest.fixture
 def hooks(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     running: Stack = make_stack(WEBHOOK_ENV)
@@ -142,6 +150,26 @@ def test_a_redirect_is_not_followed_and_410_stops_at_once(hooks: Stack) -> None:
     assert [a["status_code"] for a in again["attempts"]] == [410, 410]
     assert len(gone.received) == 2
     assert {r.headers["webhook-id"] for r in gone.received} == {final["id"]}
+
+
+def test_a_redelivery_is_sent_at_once_not_at_the_next_sweep(make_stack) -> None:  # type: ignore[no-untyped-def]
+    # No sweeper tick within the test: only the kicks (a finished job's, the redeliver's) run
+    # delivery passes.
+    stack: Stack = make_stack({**WEBHOOK_ENV, "SWEEP_INTERVAL_SECONDS": "3600"})
+    stack.start_api()
+    stack.start_worker()
+    with webhook_receiver([410, 200]) as receiver, stack.client() as client:
+        key = mint(client)
+        job_id = submit(client, key, receiver.url)
+        stopped = wait_until(lambda: settled(client, key, job_id, 1), timeout=60, what="a 410")
+        answer = client.post(
+            f"/v1/jobs/{job_id}/webhooks/{stopped['id']}/redeliver", headers=auth(key)
+        )
+        assert answer.status_code == 202
+        again = wait_until(lambda: settled(client, key, job_id, 2), timeout=60, what="redeliver")
+    assert [a["status_code"] for a in again["attempts"]] == [410, 200]
+    assert again["delivered_at"] and again["id"] == stopped["id"]
+    assert [r.headers["webhook-id"] for r in receiver.received] == [stopped["id"]] * 2
 
 
 def test_a_receiver_down_for_a_while_gets_the_event_once_it_is_back(make_stack) -> None:  # type: ignore[no-untyped-def]
@@ -238,13 +266,7 @@ def test_a_worker_killed_after_the_job_ended_still_delivers(make_stack) -> None:
     with webhook_receiver([200]) as receiver, stack.client() as client:
         key = mint(client)
         job_id = submit(client, key, receiver.url)
-        wait_until(
-            lambda: (
-                client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json()["status"] == "succeeded"
-            ),
-            timeout=60,
-            what="the job to end",
-        )
+        wait_for_success(client, key, job_id)
         stack.kill("generation")  # before any webhook consumer ever ran
         assert receiver.received == [] and deliveries(client, key, job_id) == []
         stack.start_worker()

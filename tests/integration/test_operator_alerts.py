@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 import redis
@@ -18,6 +19,7 @@ from adapters.redis_webhook_log import AsyncRedisWebhookLog, RedisWebhookLog
 from adapters.webhook_http import HttpWebhookSender, SystemResolver, webhook_client
 from domain.models import Charge, KeyStatus, Plan, Refill, RefillInterval
 from domain.operator_alerts import CreditAlerts
+from domain.plans import CatalogPlan, PlanCatalog
 from domain.webhook_delivery import RetryPolicy
 from domain.webhook_service import WebhookSecrets, deliver_due
 from tests.fakes.clock import FrozenClock
@@ -25,6 +27,7 @@ from tests.fakes.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.anyio
 PLAN = Plan(credits=10, refill=Refill(RefillInterval.DAILY, 10), name="free")
+CATALOG = PlanCatalog({"free": CatalogPlan(PLAN, alerts=(Fraction(1, 2), Fraction(1)))})
 OPERATOR_SECRET = "whsec_b3BlcmF0b3Itc2VjcmV0LWZvci10ZXN0cw=="
 SECRETS = WebhookSecrets(master_key="m", operator_secret=OPERATOR_SECRET)
 
@@ -37,7 +40,7 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 def charged(remaining: int) -> Charge:
-    return Charge(KeyStatus.VALID, key_id="key_a", remaining=remaining, refill=PLAN.refill)
+    return Charge(KeyStatus.VALID, "key_a", remaining, PLAN.refill, plan="free")
 
 
 async def test_each_threshold_fires_once_per_period_and_is_delivered_signed(
@@ -47,8 +50,7 @@ async def test_each_threshold_fires_once_per_period_and_is_delivered_signed(
     ttl = timedelta(days=3)
     with webhook_receiver([200]) as receiver:
         alerts = CreditAlerts(
-            plan=PLAN,
-            alerts=[0.5, 1.0],
+            catalog=CATALOG,
             dedupe=RedisAlertDedupe(client),
             log=AsyncRedisWebhookLog(client, ttl=ttl),
             operator_url=receiver.url,
@@ -56,8 +58,11 @@ async def test_each_threshold_fires_once_per_period_and_is_delivered_signed(
         )
         assert await alerts.after_charge(charged(8), 2) == 0  # 20 % spent
         assert await alerts.after_charge(charged(4), 4) == 1  # 60 %: credits_low
-        assert await alerts.after_charge(charged(3), 1) == 0  # already told this period
+        # A refund took the balance back to 6; spending past 50 % again is not news.
+        assert await alerts.after_charge(charged(3), 3) == 0  # already told this period
         assert await alerts.after_charge(charged(0), 3) == 1  # exhausted
+        # An operator top-up to 10, spent again: still not news.
+        assert await alerts.after_charge(charged(0), 10) == 0
         assert await alerts.after_charge(charged(0), 0) == 0
         clock.advance(days=1)  # the refill: a new period, the thresholds fire again
         assert await alerts.after_charge(charged(5), 5) == 1
@@ -89,8 +94,7 @@ async def test_without_an_operator_url_alerts_are_counted_not_sent(
     client: aioredis.Redis, sync_redis: redis.Redis
 ) -> None:
     alerts = CreditAlerts(
-        plan=PLAN,
-        alerts=[0.5],
+        catalog=CATALOG,
         dedupe=RedisAlertDedupe(client),
         log=AsyncRedisWebhookLog(client, ttl=timedelta(hours=1)),
         operator_url=None,

@@ -177,7 +177,8 @@ async def test_a_charge_stands_when_reading_the_refill_setting_fails(
 
     charge = await make_provider().charge(issued.key, 4)
 
-    assert charge == Charge(KeyStatus.VALID, issued.key_id, 6, None)
+    # The plan comes with the verify (meta.plan), so it is known even then.
+    assert charge == Charge(KeyStatus.VALID, issued.key_id, 6, None, plan="default")
     assert "read_key" in caplog.text
 
 
@@ -223,7 +224,7 @@ async def test_an_unlimited_key_has_no_balance(
 
     charge = await make_provider().charge(created["key"], 5)
 
-    assert charge == Charge(KeyStatus.VALID, created["keyId"], None, None)
+    assert charge == Charge(KeyStatus.VALID, created["keyId"], None, None, plan="default")
 
 
 # --- failing closed -----------------------------------------------------------------------

@@ -21,8 +21,10 @@ from domain.webhook_service import (
     job_event_delivery,
     operator_deliveries,
 )
+from domain.webhook_urls import validate_webhook_url
 from domain.webhooks import WebhookRequest
 from tests.fakes.clock import FrozenClock
+from tests.fakes.table_resolver import TableResolver
 from tests.fakes.webhook_receiver import webhook_receiver
 
 SECRETS = WebhookSecrets(master_key="test-master-signing-key", operator_secret="whsec_b3BlcmF0b3I=")
@@ -84,6 +86,26 @@ def test_500_500_200_is_three_attempts_one_id_all_logged(
     assert [a["status_code"] for a in rendered["attempts"]] == [500, 500, 200]
     assert rendered["delivered_at"] is not None
     assert rendered["next_attempt_at"] is None
+
+
+def test_a_name_rebound_to_loopback_is_refused_at_delivery_and_the_log_says_why(
+    log: RedisWebhookLog,
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    with webhook_receiver([200]) as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        url = f"https://rebind.example.com:{port}/hooks"
+        resolver = TableResolver({"rebind.example.com": [["93.184.216.34"], ["127.0.0.1"]]})
+        validate_webhook_url(url, resolver=resolver, allow_private=False)  # submit: global
+        pinned = HttpWebhookSender(webhook_client(resolver, allow_private=False))
+        job_succeeded(log, url, clock)
+        assert run(log, pinned, clock) == 1
+    assert receiver.received == []
+    [stored] = log.deliveries("job_1")
+    [attempt] = delivery_json(stored)["attempts"]
+    assert attempt["status_code"] is None
+    assert "127.0.0.1" in attempt["error"] and "loopback" in attempt["error"]
+    assert stored.state is DeliveryState.PENDING  # retried later: the answer may change back
 
 
 def test_a_receiver_down_for_a_while_gets_the_event_once_it_is_back(

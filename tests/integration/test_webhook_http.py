@@ -7,7 +7,7 @@ import logging
 import socket
 import ssl
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -24,25 +24,13 @@ from adapters.webhook_http import HttpWebhookSender, SystemResolver, webhook_cli
 from domain.webhook_delivery import Attempt, Decision, Outcome, RetryPolicy, deliver_once
 from domain.webhook_signing import derive_secret
 from domain.webhook_urls import HostResolver, validate_webhook_url
+from tests.fakes.table_resolver import TableResolver
 from tests.fakes.webhook_receiver import webhook_receiver
 
 MASTER = "test-master-signing-key"
 SECRET_A = derive_secret(MASTER, "key_a")
 BODY = b'{"type":"job.succeeded","timestamp":"2026-01-15T12:00:00.000Z","data":{"id":"job_1"}}'
 POLICY = RetryPolicy(max_attempts=5, base_seconds=0.01)
-
-
-class TableResolver:
-    """DNS as a table whose answer for a name may change between lookups (rebinding)."""
-
-    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
-        self.answers = answers
-        self.lookups = 0
-
-    def resolve(self, host: str, port: int) -> Sequence[str]:
-        self.lookups += 1
-        series = self.answers[host]
-        return series.pop(0) if len(series) > 1 else series[0]
 
 
 def sender(
