@@ -171,3 +171,16 @@ def test_a_route_names_only_declared_security_schemes() -> None:
     assert documented(auth=False)["security"] is None
     with pytest.raises(ValueError, match="resellerToken"):
         documented(auth=("resellerToken",))
+
+
+def test_a_stream_resumed_after_its_end_sends_no_undocumented_event(client: Client) -> None:
+    # The document's events are all `event: job` with the job as data; a resumed stream whose
+    # job had already ended sent an empty `data:` line, an unnamed "message" event.
+    key = mint(client)
+    job_id = client.post(SUBMIT, json={"prompt": "p"}, headers=bearer(key)).json()["id"]
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=bearer(key)).status_code == 200
+    resumed = {**bearer(key), "Last-Event-ID": "999999"}
+    answer = client.get(f"/v1/jobs/{job_id}/events", headers=resumed)
+    assert answer.status_code == 200
+    assert answer.text.startswith(": end")
+    assert not [line for line in answer.text.splitlines() if line.startswith("data:")]

@@ -11,8 +11,8 @@ operation class fills in what Litestar cannot say by itself (headers on error re
 header parameters, several image media types) when the document is built. A header or a
 security scheme a route names must have its row in REQUEST_HEADERS / RESPONSE_HEADERS /
 SECURITY_SCHEMES (`documented` refuses others), so each is described once. `tailor` adds what
-only the running deployment knows (its model) and `additionalProperties: false` for every
-Struct declared with `forbid_unknown_fields=True`.
+only the running deployment knows (its model, its plans) and, for every Struct declared with
+`forbid_unknown_fields=True`, `additionalProperties: false` and every bound msgspec enforces.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
+from domain.operator_service import META_MAX_BYTES
 from domain.validation import capabilities_for
 from entrypoints.http.auth import COOKIE_NAME
+from entrypoints.http.openapi_bodies import state_body, strict_structs
 from entrypoints.http.openapi_headers import (
     HEADERS_BY_STATUS,
     REQUEST_HEADERS,
@@ -223,25 +225,39 @@ def tailor(
 ) -> None:
     """What only this deployment knows: the one model it accepts and that model's sizes, the
     plans an operator may name, the format of the key list's cursor (the local store's is a
-    number; Unkey's is its own); and
-    `additionalProperties: false` on the bodies that refuse unknown fields (Litestar leaves
-    msgspec's `forbid_unknown_fields` out)."""
+    number; Unkey's is its own); and every bound msgspec enforces on a body that refuses
+    unknown fields (openapi_bodies)."""
     schemas = document.components.schemas if document.components else None
-    strict = _strict_structs(msgspec.Struct)
+    strict = strict_structs(msgspec.Struct)
     for name, schema in (schemas or {}).items():
         struct = strict.get(name)
         if struct is None or not isinstance(schema, Schema):
             continue
-        schema.additional_properties = False
+        state_body(schema, struct)
         if struct is GenerationBody and schema.properties:
             _tailor_generation(schema.properties, image_model)
-        if name in {"KeyCreateBody", "KeyPatchBody"} and schema.properties and plans:
-            schema.properties["plan"] = Schema(type=OpenAPIType.STRING, enum=sorted(plans))
+        if name in {"KeyCreateBody", "KeyPatchBody"} and schema.properties:
+            _tailor_operator_body(schema.properties, plans)
     listing = document.paths.get("/v1/admin/keys") if document.paths else None
     if numeric_cursors and listing is not None and listing.get is not None:
         for parameter in listing.get.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "cursor":
                 parameter.schema = Schema(type=OpenAPIType.STRING, pattern="^([0-9]{1,19})?$")
+
+
+def _tailor_operator_body(properties: dict[str, Schema | Reference], plans: Iterable[str]) -> None:
+    """A key's `plan` names one of the deployment's; `meta` cannot hold `plan` (the plan has
+    its own field) and its size is checked as JSON, which no schema keyword says."""
+    if plans:
+        properties["plan"] = Schema(type=OpenAPIType.STRING, enum=sorted(plans))
+    meta = properties.get("meta")
+    for branch in meta.one_of or () if isinstance(meta, Schema) else ():
+        if isinstance(branch, Schema) and branch.type == OpenAPIType.OBJECT:
+            branch.property_names = Schema(schema_not=Schema(const="plan"))
+            branch.description = (
+                f"Your data about the key, at most {META_MAX_BYTES} bytes as compact JSON; "
+                "`plan` is reserved."
+            )
 
 
 def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:
@@ -272,13 +288,3 @@ def _tailor_generation(properties: dict[str, Schema | Reference], image_model: s
         default="1024x1024",
         description="The image size." + also,
     )
-
-
-def _strict_structs(base: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
-    """Every Struct (by its component name) that refuses unknown fields, wherever declared."""
-    found: dict[str, type[msgspec.Struct]] = {}
-    for struct in base.__subclasses__():
-        if struct.__struct_config__.forbid_unknown_fields:
-            found[struct.__name__] = struct
-        found.update(_strict_structs(struct))
-    return found

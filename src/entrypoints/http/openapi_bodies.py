@@ -1,0 +1,86 @@
+"""What the document states about request bodies beyond what Litestar says: every bound msgspec
+enforces on a field, on the right branch of an optional field, and `additionalProperties: false`
+on the bodies that refuse unknown fields.
+
+Litestar puts an optional field's bounds beside its `oneOf` and leaves out a bound of zero
+(`ge=0`), so the document said less than the server checks; the bounds are read from msgspec's
+own description of each Struct instead, so a bound added to a body is documented with it. A
+float that must be a multiple of 1 (how a body accepts `2.0` for a count) is an `integer`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+from litestar.openapi.spec import OpenAPIType, Schema
+
+# msgspec's constraint names and the Schema attributes that state them.
+_STRING_BOUNDS = {"min_length": "min_length", "max_length": "max_length", "pattern": "pattern"}
+_NUMBER_BOUNDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusive_minimum",
+    "lt": "exclusive_maximum",
+    "multiple_of": "multiple_of",
+}
+_BOUNDED: dict[type, tuple[OpenAPIType, dict[str, str]]] = {
+    mi.StrType: (OpenAPIType.STRING, _STRING_BOUNDS),
+    mi.IntType: (OpenAPIType.INTEGER, _NUMBER_BOUNDS),
+    mi.FloatType: (OpenAPIType.NUMBER, _NUMBER_BOUNDS),
+}
+
+
+def strict_structs(base: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
+    """Every Struct (by its component name) that refuses unknown fields, wherever declared."""
+    found: dict[str, type[msgspec.Struct]] = {}
+    for struct in base.__subclasses__():
+        if struct.__struct_config__.forbid_unknown_fields:
+            found[struct.__name__] = struct
+        found.update(strict_structs(struct))
+    return found
+
+
+def state_body(schema: Schema, struct: type[msgspec.Struct]) -> None:
+    """`schema` (Litestar's component for `struct`) as exact as msgspec is."""
+    schema.additional_properties = False
+    info = mi.type_info(struct)
+    for field in info.fields if isinstance(info, mi.StructType) else ():
+        prop = (schema.properties or {}).get(field.encode_name)
+        if isinstance(prop, Schema):
+            _state_bounds(prop, field.type)
+
+
+def _state_bounds(prop: Schema, field_type: mi.Type) -> None:
+    bounded = _bounded_type(field_type)
+    if bounded is None:
+        return
+    kind, names = _BOUNDED[type(bounded)]
+    bounds = {attr: getattr(bounded, name) for name, attr in names.items()}
+    bounds = {attr: value for attr, value in bounds.items() if value is not None}
+    if not bounds:
+        return
+    branches = [b for b in prop.one_of or () if isinstance(b, Schema) and b.type == kind]
+    for attr in bounds if branches else ():
+        setattr(prop, attr, None)  # stated on the branch it bounds, not beside the oneOf
+    whole = kind == OpenAPIType.NUMBER and bounds.get("multiple_of") == 1
+    if whole:  # a float that must be whole: what JSON Schema calls an integer
+        del bounds["multiple_of"]
+        bounds["type"] = OpenAPIType.INTEGER
+    for target in branches or [prop]:
+        for attr, value in bounds.items():
+            setattr(target, attr, value)
+        if whole:
+            target.multiple_of = None
+
+
+def _bounded_type(field_type: mi.Type) -> Any:
+    """The string or number type inside a field's type (through Annotated and `| None`)."""
+    if isinstance(field_type, mi.Metadata):
+        return _bounded_type(field_type.type)
+    if isinstance(field_type, mi.UnionType):
+        inner = [_bounded_type(t) for t in field_type.types]
+        found = [t for t in inner if t is not None]
+        return found[0] if len(found) == 1 else None
+    return field_type if type(field_type) in _BOUNDED else None
