@@ -36,7 +36,14 @@ from entrypoints.http.admin_schemas import (
     whole,
 )
 from entrypoints.http.deps import AS_GIVEN
-from entrypoints.http.examples import KEY_VIEW_EXAMPLE, LEDGER_EXAMPLE
+from entrypoints.http.examples import (
+    CREDITS_EXAMPLE,
+    KEY_CREATE_EXAMPLE,
+    KEY_PATCH_EXAMPLE,
+    KEY_VIEW_EXAMPLE,
+    LEDGER_EXAMPLE,
+    REROLL_EXAMPLE,
+)
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.openapi_docs import ADMIN_SCHEME, documented
 from entrypoints.http.usage import Bucket, Cursor, From, Limit, To, usage_answer
@@ -47,9 +54,9 @@ WRITE_ERRORS = (400, 404, 413, 415, 422, 503)
 ISSUED_EXAMPLE = {**KEY_VIEW_EXAMPLE, "key": "ig_EXAMPLEnotarealkey000000000000"}
 
 
-def _docs(errors: tuple[int, ...], example: object = None) -> dict[str, Any]:
-    """Operator routes: the operator's token, problem JSON errors, an example."""
-    return documented(auth=(ADMIN_SCHEME,), errors=errors, example=example)
+def _docs(errors: tuple[int, ...], example: object = None, sent: object = None) -> dict[str, Any]:
+    """Operator routes: the operator's token, problem JSON errors, an answer and a body sent."""
+    return documented(auth=(ADMIN_SCHEME,), errors=errors, example=example, request_example=sent)
 
 
 def admin_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -74,7 +81,7 @@ def _unset(value: Any) -> Any:
 
 
 @post("/keys", status_code=201, tags=["admin"], guards=[require_json, strict_body(KeyCreateBody)],
-      **_docs(WRITE_ERRORS, ISSUED_EXAMPLE))  # fmt: skip
+      **_docs(WRITE_ERRORS, ISSUED_EXAMPLE, KEY_CREATE_EXAMPLE))  # fmt: skip
 async def create_key(
     data: KeyCreateBody, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[KeyIssuedOut]:
@@ -118,7 +125,7 @@ async def show_key(
 
 
 @patch("/keys/{key_id:str}", tags=["admin"], guards=[require_json, strict_body(KeyPatchBody)],
-       **_docs(WRITE_ERRORS, KEY_VIEW_EXAMPLE))  # fmt: skip
+       **_docs(WRITE_ERRORS, KEY_VIEW_EXAMPLE, KEY_PATCH_EXAMPLE))  # fmt: skip
 async def patch_key(
     key_id: KeyId,
     data: KeyPatchBody,
@@ -136,7 +143,7 @@ async def patch_key(
 
 @post("/keys/{key_id:str}/credits", status_code=200, tags=["admin"],
       guards=[require_json, strict_body(CreditsBody)],
-      **_docs(WRITE_ERRORS, {"remaining": 500}))  # fmt: skip
+      **_docs(WRITE_ERRORS, {"remaining": 500}, CREDITS_EXAMPLE))  # fmt: skip
 async def change_credits(
     key_id: KeyId, data: CreditsBody, operators: Operator
 ) -> Response[RemainingOut]:
@@ -149,7 +156,7 @@ async def change_credits(
 @post("/keys/{key_id:str}/reroll", status_code=201, tags=["admin"],
       guards=[require_json, strict_body(RerollBody)],
       **_docs(WRITE_ERRORS, {"key": "ig_EXAMPLEnotarealkey000000000000",
-                             "key_id": "key_7d1e0b"}))  # fmt: skip
+                             "key_id": "key_7d1e0b"}, REROLL_EXAMPLE))  # fmt: skip
 async def reroll_key(key_id: KeyId, data: RerollBody, operators: Operator) -> Response[RerolledOut]:
     """A new key (new `key_id`) with the same plan, settings and balance; the old key stops
     working after `grace_seconds`."""

@@ -1,6 +1,7 @@
 """What the document states about request bodies beyond what Litestar says: every bound msgspec
-enforces on a field, on the right branch of an optional field, and `additionalProperties: false`
-on the bodies that refuse unknown fields.
+enforces on a field, on the right branch of an optional field, `additionalProperties: false`
+on the bodies that refuse unknown fields, and what only the deployment knows (its model and
+sizes, its plans).
 
 Litestar puts an optional field's bounds beside its `oneOf` and leaves out a bound of zero
 (`ge=0`), so the document said less than the server checks; the bounds are read from msgspec's
@@ -10,11 +11,17 @@ float that must be a multiple of 1 (how a body accepts `2.0` for a count) is an 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
-from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIType, Reference, Schema
+
+from domain.operator_service import META_MAX_BYTES
+from domain.validation import capabilities_for
+from entrypoints.http.admin_schemas import KeyCreateBody, KeyPatchBody
+from entrypoints.http.schemas import GenerationBody
 
 # msgspec's constraint names and the Schema attributes that state them.
 _STRING_BOUNDS = {"min_length": "min_length", "max_length": "max_length", "pattern": "pattern"}
@@ -30,6 +37,23 @@ _BOUNDED: dict[type, tuple[OpenAPIType, dict[str, str]]] = {
     mi.IntType: (OpenAPIType.INTEGER, _NUMBER_BOUNDS),
     mi.FloatType: (OpenAPIType.NUMBER, _NUMBER_BOUNDS),
 }
+
+
+def tailor_bodies(
+    schemas: Mapping[str, Schema | Reference], *, image_model: str, plans: Iterable[str]
+) -> None:
+    """Every strict body as exact as msgspec is; the submit body's model and sizes and the
+    operator's plans as this deployment has them."""
+    strict = strict_structs(msgspec.Struct)
+    for name, schema in schemas.items():
+        struct = strict.get(name)
+        if struct is None or not isinstance(schema, Schema):
+            continue
+        state_body(schema, struct)
+        if struct is GenerationBody and schema.properties:
+            _tailor_generation(schema.properties, image_model)
+        if struct in (KeyCreateBody, KeyPatchBody) and schema.properties:
+            _tailor_operator_body(schema.properties, plans)
 
 
 def strict_structs(base: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
@@ -84,3 +108,48 @@ def _bounded_type(field_type: mi.Type) -> Any:
         found = [t for t in inner if t is not None]
         return found[0] if len(found) == 1 else None
     return field_type if type(field_type) in _BOUNDED else None
+
+
+def _tailor_operator_body(properties: dict[str, Schema | Reference], plans: Iterable[str]) -> None:
+    """A key's `plan` names one of the deployment's; `meta` cannot hold `plan` (the plan has
+    its own field) and its size is checked as JSON, which no schema keyword says."""
+    if plans:
+        properties["plan"] = Schema(type=OpenAPIType.STRING, enum=sorted(plans))
+    meta = properties.get("meta")
+    for branch in meta.one_of or () if isinstance(meta, Schema) else ():
+        if isinstance(branch, Schema) and branch.type == OpenAPIType.OBJECT:
+            branch.property_names = Schema(schema_not=Schema(const="plan"))
+            branch.description = (
+                f"Your data about the key, at most {META_MAX_BYTES} bytes as compact JSON; "
+                "`plan` is reserved."
+            )
+
+
+def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:
+    caps = capabilities_for(image_model)
+    properties["n"] = Schema(
+        type=OpenAPIType.INTEGER,
+        minimum=1,
+        maximum=caps.max_n,
+        default=1,
+        description="How many images; each costs one credit.",
+    )
+    properties["model"] = Schema(
+        one_of=[Schema(type=OpenAPIType.STRING, enum=[image_model]), Schema(type=OpenAPIType.NULL)],
+        default=None,
+        description=f"The image model; this deployment accepts only `{image_model}` (the default).",
+    )
+    free = caps.free_sizes
+    also = (
+        f" This model also draws WIDTHxHEIGHT with both sides multiples of {free.step} up to "
+        f"{free.max_side}, an aspect ratio within {free.max_ratio:g}:1 and at most "
+        f"{free.max_pixels} pixels; the list names the sizes every client can rely on."
+        if free
+        else ""
+    )
+    properties["size"] = Schema(
+        type=OpenAPIType.STRING,
+        enum=sorted(caps.sizes),
+        default="1024x1024",
+        description="The image size." + also,
+    )
