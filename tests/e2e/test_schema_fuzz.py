@@ -6,6 +6,7 @@ operation: it finds nothing on any route."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ EXAMPLES_PER_OPERATION = 25
 ADMIN_TOKEN = "fuzz-admin-token"
 ADMIN = "^/v1/admin/"
 ROOT = str(Path(__file__).resolve().parents[2])
+FIGURES = re.compile(r"Selected:|generated,|No issues found|failures? in")
 
 
 @pytest.fixture
@@ -64,6 +66,8 @@ def schemathesis_run(api: Stack, token: str, *filters: str, workdir: Path) -> No
     run = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=workdir, env=env)
     assert run.returncode == 0, run.stdout[-12_000:] + run.stderr[-2_000:]
     assert "No issues found" in run.stdout or "passed" in run.stdout, run.stdout[-4000:]
+    # The run's figures (operations, test cases, time), shown with `pytest -rP`.
+    print(*(line for line in run.stdout.splitlines() if FIGURES.search(line)), sep="\n")
 
 
 @pytest.mark.timeout(300)
