@@ -53,6 +53,8 @@ def test_optional_fields_state_their_bounds_on_the_branch_they_bound(operator: C
     assert branch(create["external_id"], "string")["pattern"] == "^[A-Za-z0-9_.:@|-]{1,255}$"
     meta = branch(create["meta"], "object")
     assert meta["propertyNames"] == {"not": {"const": "plan"}}
+    assert "4096 bytes" in meta["description"]
+    assert "future" in create["expires_at"]["description"]
     patch = schemas(operator)["KeyPatchBody"]["properties"]
     assert branch(patch["name"], "string")["pattern"] == r"\S"
 

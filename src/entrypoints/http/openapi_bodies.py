@@ -112,7 +112,7 @@ def _bounded_type(field_type: mi.Type) -> Any:
 
 def _tailor_operator_body(properties: dict[str, Schema | Reference], plans: Iterable[str]) -> None:
     """A key's `plan` names one of the deployment's; `meta` cannot hold `plan` (the plan has
-    its own field) and its size is checked as JSON, which no schema keyword says."""
+    its own field); its size as JSON and a future `expires_at` are said in words."""
     if plans:
         properties["plan"] = Schema(type=OpenAPIType.STRING, enum=sorted(plans))
     meta = properties.get("meta")
@@ -123,6 +123,9 @@ def _tailor_operator_body(properties: dict[str, Schema | Reference], plans: Iter
                 f"Your data about the key, at most {META_MAX_BYTES} bytes as compact JSON; "
                 "`plan` is reserved."
             )
+    expires = properties.get("expires_at")
+    if isinstance(expires, Schema):  # "in the future" is a rule no schema keyword can state
+        expires.description = "When the key stops working: a future time with its offset."
 
 
 def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:
