@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from litestar.testing import TestClient
@@ -106,6 +106,18 @@ def fakes() -> Fakes:
 @pytest.fixture
 def client(fakes: Fakes) -> Iterator[TestClient]:  # type: ignore[type-arg]
     app = create_app(SETTINGS, container_factory=fakes.container, clock=FrozenClock())
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+ADMIN_TOKEN = "admin-token-for-tests"
+
+
+@pytest.fixture
+def operated_client(fakes: Fakes) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """The app with its operator API on (an ADMIN_TOKEN set)."""
+    settings = replace(SETTINGS, admin_token=ADMIN_TOKEN)
+    app = create_app(settings, container_factory=fakes.container, clock=FrozenClock())
     with TestClient(app) as test_client:
         yield test_client
 

@@ -171,3 +171,57 @@ def test_a_route_names_only_declared_security_schemes() -> None:
     assert documented(auth=False)["security"] is None
     with pytest.raises(ValueError, match="resellerToken"):
         documented(auth=("resellerToken",))
+
+
+def test_a_stream_resumed_after_its_end_sends_no_undocumented_event(client: Client) -> None:
+    # The document's events are all `event: job` with the job as data; a resumed stream whose
+    # job had already ended sent an empty `data:` line, an unnamed "message" event.
+    key = mint(client)
+    job_id = client.post(SUBMIT, json={"prompt": "p"}, headers=bearer(key)).json()["id"]
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=bearer(key)).status_code == 200
+    resumed = {**bearer(key), "Last-Event-ID": "999999"}
+    answer = client.get(f"/v1/jobs/{job_id}/events", headers=resumed)
+    assert answer.status_code == 200
+    assert answer.text.startswith(": end")
+    assert not [line for line in answer.text.splitlines() if line.startswith("data:")]
+
+
+def test_every_operation_has_examples_of_what_it_takes_and_answers(client: Client) -> None:
+    for method, path, op in operations(document(client)):
+        where = (method, path)
+        for param in op.get("parameters", []):
+            if param["in"] == "path":
+                assert "example" in param, (where, param["name"])
+        for media in op.get("requestBody", {}).get("content", {}).values():
+            assert "example" in media, where
+        for status, response in op["responses"].items():
+            for kind, media in response.get("content", {}).items():
+                if int(status) < 300 and not kind.startswith("image/"):
+                    assert "example" in media, (where, status, kind)
+            for name, header in response["headers"].items():
+                assert "example" in header, (where, status, name)
+
+
+def test_every_response_declares_the_security_headers_it_carries(client: Client) -> None:
+    always = {"X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"}
+    always |= {"Referrer-Policy", "X-Request-ID"}
+    for method, path, op in operations(document(client)):
+        for status, response in op["responses"].items():
+            required = {n for n, h in response["headers"].items() if h["required"]}
+            assert always <= required, (method, path, status)
+    for answer in (client.get("/healthz"), client.get("/v1/me"), client.get("/v1/jobs/nope")):
+        assert {name.lower() for name in always} <= set(answer.headers.keys())
+
+
+def test_cookie_guarded_operations_declare_the_browser_headers_they_read(client: Client) -> None:
+    paths = document(client)["paths"]
+
+    def header_params(op: dict[str, Any]) -> set[str]:
+        return {p["name"] for p in op["parameters"] if p["in"] == "header"}
+
+    browser = {"Origin", "Referer", "Sec-Fetch-Site"}
+    for method, path in (("post", "/v1/keys"), ("post", SUBMIT), ("delete", "/v1/me")):
+        assert browser <= header_params(paths[path][method]), (method, path)
+    assert not browser & header_params(paths["/v1/me"]["get"])  # a read is not refused
+    refused = client.post("/v1/keys", headers={"Origin": "https://elsewhere.example"})
+    assert refused.status_code == 403

@@ -3,18 +3,13 @@ only loosely (a trailing newline, another script's digits)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
-
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from entrypoints.http.app import create_app
 from entrypoints.http.deps import requested_wait
 from entrypoints.log_context import accept_request_id
-from tests.fakes.clock import FrozenClock
-from tests.http.conftest import SETTINGS, Fakes, bearer, mint
+from tests.http.conftest import ADMIN_TOKEN, Fakes, bearer, mint
 
 SUBMIT = "/v1/images/generations"
 Client = TestClient  # type: ignore[type-arg]
@@ -33,18 +28,6 @@ def json_routes(app: Litestar) -> list[tuple[str, str]]:
                 for method in handler.http_methods:
                     found.append((method, route.path))
     return found
-
-
-ADMIN_TOKEN = "admin-token-for-tests"
-
-
-@pytest.fixture
-def operated_client(fakes: Fakes) -> Iterator[Client]:
-    """The app with its operator API on, so its routes' bodies are decoded too."""
-    settings = replace(SETTINGS, admin_token=ADMIN_TOKEN)
-    app = create_app(settings, container_factory=fakes.container, clock=FrozenClock())
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from domain.operator_service import OperatorService
 from domain.operators import UNSET
 from domain.ports import Clock
 from entrypoints.http.admin_schemas import (
+    EXTERNAL_ID_FILTER,
     BucketsOut,
     CreditsBody,
     KeyCreateBody,
@@ -32,10 +33,18 @@ from entrypoints.http.admin_schemas import (
     UsageOut,
     key_issued_out,
     key_out,
+    whole,
 )
 from entrypoints.http.deps import AS_GIVEN
-from entrypoints.http.examples import KEY_VIEW_EXAMPLE, LEDGER_EXAMPLE
-from entrypoints.http.guards import require_json
+from entrypoints.http.examples import (
+    CREDITS_EXAMPLE,
+    KEY_CREATE_EXAMPLE,
+    KEY_PATCH_EXAMPLE,
+    KEY_VIEW_EXAMPLE,
+    LEDGER_EXAMPLE,
+    REROLL_EXAMPLE,
+)
+from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.openapi_docs import ADMIN_SCHEME, documented
 from entrypoints.http.usage import USAGE_QUERY, Limit, UsageQuery, usage_answer
 
@@ -45,9 +54,9 @@ WRITE_ERRORS = (400, 404, 413, 415, 422, 503)
 ISSUED_EXAMPLE = {**KEY_VIEW_EXAMPLE, "key": "ig_EXAMPLEnotarealkey000000000000"}
 
 
-def _docs(errors: tuple[int, ...], example: object = None) -> dict[str, Any]:
-    """Operator routes: the operator's token, problem JSON errors, an example."""
-    return documented(auth=(ADMIN_SCHEME,), errors=errors, example=example)
+def _docs(errors: tuple[int, ...], example: object = None, sent: object = None) -> dict[str, Any]:
+    """Operator routes: the operator's token, problem JSON errors, an answer and a body sent."""
+    return documented(auth=(ADMIN_SCHEME,), errors=errors, example=example, request_example=sent)
 
 
 def admin_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -64,14 +73,15 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRout
 
 Operator = Annotated[OperatorService, AS_GIVEN]
 KeyId = Annotated[str, Parameter(max_length=100)]
+ExternalIdFilter = Annotated[str | None, Parameter(pattern=EXTERNAL_ID_FILTER)]
 
 
 def _unset(value: Any) -> Any:
     return UNSET if value is msgspec.UNSET else value
 
 
-@post("/keys", status_code=201, tags=["admin"], guards=[require_json],
-      **_docs(WRITE_ERRORS, ISSUED_EXAMPLE))  # fmt: skip
+@post("/keys", status_code=201, tags=["admin"], guards=[require_json, strict_body(KeyCreateBody)],
+      **_docs(WRITE_ERRORS, ISSUED_EXAMPLE, KEY_CREATE_EXAMPLE))  # fmt: skip
 async def create_key(
     data: KeyCreateBody, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
 ) -> Response[KeyIssuedOut]:
@@ -79,7 +89,7 @@ async def create_key(
     is shown only in this answer. Operator-issued keys do not count against the mint limits."""
     issued, view = await operators.create_key(
         data.plan, name=data.name, external_id=data.external_id, meta=data.meta,
-        expires_at=data.expires_at, credits=data.credits,
+        expires_at=data.expires_at, credits=whole(data.credits),
     )  # fmt: skip
     answer = key_issued_out(issued.key, view, clock.now())
     return Response(answer, status_code=201, headers=NO_STORE)
@@ -91,7 +101,7 @@ async def list_keys(
     operators: Operator,
     clock: Annotated[Clock, AS_GIVEN],
     plan: str | None = None,
-    external_id: str | None = None,
+    external_id: ExternalIdFilter = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> Response[KeyPage]:
@@ -114,8 +124,8 @@ async def show_key(
     return Response(key_out(view, clock.now()), headers=NO_STORE)
 
 
-@patch("/keys/{key_id:str}", tags=["admin"], guards=[require_json],
-       **_docs(WRITE_ERRORS, KEY_VIEW_EXAMPLE))  # fmt: skip
+@patch("/keys/{key_id:str}", tags=["admin"], guards=[require_json, strict_body(KeyPatchBody)],
+       **_docs(WRITE_ERRORS, KEY_VIEW_EXAMPLE, KEY_PATCH_EXAMPLE))  # fmt: skip
 async def patch_key(
     key_id: KeyId,
     data: KeyPatchBody,
@@ -132,22 +142,25 @@ async def patch_key(
 
 
 @post("/keys/{key_id:str}/credits", status_code=200, tags=["admin"],
-      guards=[require_json], **_docs(WRITE_ERRORS, {"remaining": 500}))  # fmt: skip
+      guards=[require_json, strict_body(CreditsBody)],
+      **_docs(WRITE_ERRORS, {"remaining": 500}, CREDITS_EXAMPLE))  # fmt: skip
 async def change_credits(
     key_id: KeyId, data: CreditsBody, operators: Operator
 ) -> Response[RemainingOut]:
     """Set, increment or decrement (clamped at 0) the balance; each change is a ledger entry."""
-    change = await operators.change_credits(key_id, data.operation, data.value, reason=data.reason)
+    value = int(data.value)
+    change = await operators.change_credits(key_id, data.operation, value, reason=data.reason)
     return Response(RemainingOut(change.after), headers=NO_STORE)
 
 
-@post("/keys/{key_id:str}/reroll", status_code=201, tags=["admin"], guards=[require_json],
+@post("/keys/{key_id:str}/reroll", status_code=201, tags=["admin"],
+      guards=[require_json, strict_body(RerollBody)],
       **_docs(WRITE_ERRORS, {"key": "ig_EXAMPLEnotarealkey000000000000",
-                             "key_id": "key_7d1e0b"}))  # fmt: skip
+                             "key_id": "key_7d1e0b"}, REROLL_EXAMPLE))  # fmt: skip
 async def reroll_key(key_id: KeyId, data: RerollBody, operators: Operator) -> Response[RerolledOut]:
     """A new key (new `key_id`) with the same plan, settings and balance; the old key stops
     working after `grace_seconds`."""
-    issued = await operators.reroll_key(key_id, data.grace_seconds)
+    issued = await operators.reroll_key(key_id, int(data.grace_seconds))
     return Response(RerolledOut(issued.key, issued.key_id), status_code=201, headers=NO_STORE)
 
 

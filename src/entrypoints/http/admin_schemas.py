@@ -16,10 +16,16 @@ from domain.usage import DayUsage
 from entrypoints.http.schemas import CreditsOut, iso, refill_out
 
 # What the operator use cases accept (domain/operator_service.py), stated for the document.
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
-ExternalId = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9_.:@|-]{1,255}$")]
-Credits = Annotated[int, msgspec.Meta(ge=0, le=MAX_CREDITS)]
-GraceSeconds = Annotated[int, msgspec.Meta(ge=0, le=MAX_GRACE_SECONDS)]
+# A name is not all white space (`\S` somewhere in it).
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX, pattern=r"\S")]
+EXTERNAL_ID = "[A-Za-z0-9_.:@|-]{1,255}"
+ExternalId = Annotated[str, msgspec.Meta(pattern=f"^{EXTERNAL_ID}$")]
+# The key list's filter: an empty one is no filter.
+EXTERNAL_ID_FILTER = f"^({EXTERNAL_ID})?$"
+# Whole numbers as floats, as GenerationBody's `n`: JSON Schema counts 137.0 as an integer, so
+# the server accepts it (the handlers pass int()); the document says `integer`.
+Credits = Annotated[float, msgspec.Meta(ge=0, le=MAX_CREDITS, multiple_of=1)]
+GraceSeconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_GRACE_SECONDS, multiple_of=1)]
 
 
 class KeyCreateBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -113,6 +119,10 @@ class BucketOut(msgspec.Struct):
 
 class BucketsOut(msgspec.Struct):
     buckets: list[BucketOut]
+
+
+def whole(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def key_out(view: KeyView, now: datetime) -> KeyOut:

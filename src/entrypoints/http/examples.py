@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 REQUEST_EXAMPLE = {"prompt": "a lighthouse at dusk, watercolor", "n": 1, "size": "1024x1024"}
@@ -79,3 +80,46 @@ DELIVERIES_EXAMPLE = {
         }
     ]
 }
+
+# A path parameter's example, by name (the ids of the examples above).
+PATH_EXAMPLES: dict[str, Any] = {
+    "job_id": JOB_EXAMPLE["id"],
+    "index": 0,
+    "key_id": KEY_VIEW_EXAMPLE["key_id"],
+    "delivery_id": DELIVERIES_EXAMPLE["data"][0]["id"],
+}
+
+# A response header's example, by name (openapi_headers.RESPONSE_HEADERS).
+HEADER_EXAMPLES = {
+    "X-Request-ID": "b7f3c2a1e9d84f06a1c25e7d3b90f4e8",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Accel-Buffering": "no",
+    "Location": f"/v1/jobs/{JOB_EXAMPLE['id']}",
+    "Retry-After": "1",
+    "RateLimit": '"credits";r=99;t=51234',
+    "RateLimit-Policy": '"credits";q=100;w=86400',
+    "ETag": f'"{JOB_EXAMPLE["id"]}-0-1843201"',
+    "Cache-Control": "private, no-cache",
+    "Set-Cookie": "imagegate_key=ig_EXAMPLEnotarealkey000000000000; HttpOnly; Path=/; SameSite=lax",
+    "WWW-Authenticate": 'Bearer realm="imagegate"',
+    "Idempotent-Replayed": "true",
+    "Preference-Applied": "wait=30",
+}
+
+# One event of GET /v1/jobs/{job_id}/events.
+EVENT_EXAMPLE = {"event": "job", "id": "1", "data": json.dumps(JOB_EXAMPLE, separators=(",", ":"))}
+
+# What an operator sends (the plan is replaced by one of the deployment's in the document).
+KEY_CREATE_EXAMPLE = {
+    "plan": "pro",
+    "name": "Acme Corp",
+    "external_id": "cus_1001",
+    "meta": {"team": "design"},
+    "credits": 500,
+}
+KEY_PATCH_EXAMPLE = {"name": "Acme Design", "enabled": False}
+CREDITS_EXAMPLE = {"operation": "increment", "value": 100, "reason": "goodwill"}
+REROLL_EXAMPLE = {"grace_seconds": 3600}

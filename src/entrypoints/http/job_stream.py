@@ -75,6 +75,6 @@ async def job_event_stream(
     try:
         first = await anext(events)  # TooManyWaiters here is still a 429
     except StopAsyncIteration:
-        first = ServerSentEventMessage(comment="end")  # the client had seen the end already
+        first = ServerSentEventMessage(data=None, comment="end")  # the client had seen the end
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return ServerSentEvent(_then(first, events), headers=headers)

@@ -11,8 +11,8 @@ operation class fills in what Litestar cannot say by itself (headers on error re
 header parameters, several image media types) when the document is built. A header or a
 security scheme a route names must have its row in REQUEST_HEADERS / RESPONSE_HEADERS /
 SECURITY_SCHEMES (`documented` refuses others), so each is described once. `tailor` adds what
-only the running deployment knows (its model) and `additionalProperties: false` for every
-Struct declared with `forbid_unknown_fields=True`.
+only the running deployment knows (its model, its plans) and, for every Struct declared with
+`forbid_unknown_fields=True`, `additionalProperties: false` and every bound msgspec enforces.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import msgspec
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
@@ -32,20 +31,23 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
 )
 
-from domain.validation import capabilities_for
 from entrypoints.http.auth import COOKIE_NAME
+from entrypoints.http.examples import EVENT_EXAMPLE, HEADER_EXAMPLES, PATH_EXAMPLES
+from entrypoints.http.openapi_bodies import tailor_bodies
 from entrypoints.http.openapi_headers import (
+    ALWAYS_SENT,
+    BROWSER,
     HEADERS_BY_STATUS,
     REQUEST_HEADERS,
     RESPONSE_HEADERS,
     string,
 )
 from entrypoints.http.problems import PROBLEM_JSON, problem_responses
-from entrypoints.http.schemas import GenerationBody
 
 BEARER = "bearer"
 KEY_COOKIE = "keyCookie"
@@ -87,52 +89,53 @@ class _DocumentedOperation(Operation):
 
     def __post_init__(self) -> None:
         params = [p for p in self.parameters or [] if not _is_header(p, self._request_headers)]
-        for name in ("X-Request-ID", *self._request_headers):
-            description, schema = REQUEST_HEADERS[name]
-            params.append(
-                Parameter(name=name, param_in="header", description=description, schema=schema)
-            )
-        self.parameters = params
+        for param in params:
+            if isinstance(param, Parameter) and param.param_in == "path" and param.example is None:
+                param.example = PATH_EXAMPLES.get(param.name)
+        self.parameters = [*params, *_header_params(("X-Request-ID", *self._request_headers))]
         for status_text, response in (self.responses or {}).items():
-            if not isinstance(response, OpenAPIResponse):
-                continue
-            status = int(status_text)
-            names = (
-                "X-Request-ID",
-                *HEADERS_BY_STATUS.get(status, ()),
-                *self._headers.get(status, ()),
-            )
-            response.headers = {
-                name: OpenAPIHeader(
-                    schema=string(),
-                    description=RESPONSE_HEADERS[name],
-                    required=name == "X-Request-ID",
-                )
-                for name in dict.fromkeys(names)
-            }
-            if status >= 400:
-                response.content = {
-                    PROBLEM_JSON: OpenAPIMediaType(
-                        schema=Reference(ref="#/components/schemas/Problem")
-                    )
-                }
-            elif status < 300 and self._media_types:
-                binary = string(format="binary")
-                response.content = {
-                    kind: OpenAPIMediaType(schema=SSE_EVENT if kind == SSE else binary)
-                    for kind in self._media_types
-                }
-            elif status < 300 and response.content and self._example is not None:
-                for media in response.content.values():
-                    media.example = self._example
+            if isinstance(response, OpenAPIResponse):
+                self._describe(int(status_text), response)
         body = self.request_body
-        if (
-            self._request_example is not None
-            and body is not None
-            and not isinstance(body, Reference)
-        ):
+        if self._request_example is not None and isinstance(body, RequestBody):
             for media in body.content.values():
                 media.example = self._request_example
+
+    def _describe(self, status: int, response: OpenAPIResponse) -> None:
+        names = (*ALWAYS_SENT, *HEADERS_BY_STATUS.get(status, ()), *self._headers.get(status, ()))
+        if status < 300 and SSE in self._media_types:
+            names += ("X-Accel-Buffering",)
+        response.headers = {
+            name: OpenAPIHeader(
+                schema=string(),
+                description=RESPONSE_HEADERS[name],
+                required=name in ALWAYS_SENT,
+                example=HEADER_EXAMPLES[name],
+            )
+            for name in dict.fromkeys(names)
+        }
+        if status >= 400:
+            problem = Reference(ref="#/components/schemas/Problem")
+            response.content = {PROBLEM_JSON: OpenAPIMediaType(schema=problem)}
+        elif status < 300 and self._media_types:
+            binary = string(format="binary")
+            response.content = {
+                kind: OpenAPIMediaType(schema=SSE_EVENT, example=EVENT_EXAMPLE)
+                if kind == SSE
+                else OpenAPIMediaType(schema=binary)
+                for kind in self._media_types
+            }
+        elif status < 300 and response.content and self._example is not None:
+            for media in response.content.values():
+                media.example = self._example
+
+
+def _header_params(names: Iterable[str]) -> list[Parameter | Reference]:
+    return [
+        Parameter(name=name, param_in="header", description=REQUEST_HEADERS[name][0],
+                  schema=REQUEST_HEADERS[name][1])
+        for name in names
+    ]  # fmt: skip
 
 
 def _is_header(parameter: Parameter | Reference, names: Iterable[str]) -> bool:
@@ -223,62 +226,31 @@ def tailor(
 ) -> None:
     """What only this deployment knows: the one model it accepts and that model's sizes, the
     plans an operator may name, the format of the key list's cursor (the local store's is a
-    number; Unkey's is its own); and
-    `additionalProperties: false` on the bodies that refuse unknown fields (Litestar leaves
-    msgspec's `forbid_unknown_fields` out)."""
-    schemas = document.components.schemas if document.components else None
-    strict = _strict_structs(msgspec.Struct)
-    for name, schema in (schemas or {}).items():
-        struct = strict.get(name)
-        if struct is None or not isinstance(schema, Schema):
-            continue
-        schema.additional_properties = False
-        if struct is GenerationBody and schema.properties:
-            _tailor_generation(schema.properties, image_model)
-        if name in {"KeyCreateBody", "KeyPatchBody"} and schema.properties and plans:
-            schema.properties["plan"] = Schema(type=OpenAPIType.STRING, enum=sorted(plans))
+    number; Unkey's is its own); every bound msgspec enforces on a body that refuses unknown
+    fields (openapi_bodies); and the browser headers a cookie-guarded operation reads."""
+    plans = tuple(plans)
+    if document.components and document.components.schemas:
+        tailor_bodies(document.components.schemas, image_model=image_model, plans=plans)
     listing = document.paths.get("/v1/admin/keys") if document.paths else None
+    create = listing.post.request_body if listing and listing.post else None
+    for media in create.content.values() if isinstance(create, RequestBody) and plans else ():
+        if isinstance(media.example, dict):
+            media.example = {**media.example, "plan": sorted(plans)[0]}
     if numeric_cursors and listing is not None and listing.get is not None:
         for parameter in listing.get.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "cursor":
                 parameter.schema = Schema(type=OpenAPIType.STRING, pattern="^([0-9]{1,19})?$")
+    for item in (document.paths or {}).values():
+        for operation in (item.post, item.put, item.patch, item.delete):
+            if operation is not None and _cookie_guarded(operation):
+                operation.parameters = [*(operation.parameters or []), *_header_params(BROWSER)]
 
 
-def _tailor_generation(properties: dict[str, Schema | Reference], image_model: str) -> None:
-    caps = capabilities_for(image_model)
-    properties["n"] = Schema(
-        type=OpenAPIType.INTEGER,
-        minimum=1,
-        maximum=caps.max_n,
-        default=1,
-        description="How many images; each costs one credit.",
+def _cookie_guarded(operation: Operation) -> bool:
+    """Whether a state-changing operation refuses cross-site browser requests: it sets or
+    clears the key cookie, or it takes the cookie as a credential."""
+    sets_cookie = any(
+        isinstance(r, OpenAPIResponse) and "Set-Cookie" in (r.headers or {})
+        for r in (operation.responses or {}).values()
     )
-    properties["model"] = Schema(
-        one_of=[Schema(type=OpenAPIType.STRING, enum=[image_model]), Schema(type=OpenAPIType.NULL)],
-        default=None,
-        description=f"The image model; this deployment accepts only `{image_model}` (the default).",
-    )
-    free = caps.free_sizes
-    also = (
-        f" This model also draws WIDTHxHEIGHT with both sides multiples of {free.step} up to "
-        f"{free.max_side}, an aspect ratio within {free.max_ratio:g}:1 and at most "
-        f"{free.max_pixels} pixels; the list names the sizes every client can rely on."
-        if free
-        else ""
-    )
-    properties["size"] = Schema(
-        type=OpenAPIType.STRING,
-        enum=sorted(caps.sizes),
-        default="1024x1024",
-        description="The image size." + also,
-    )
-
-
-def _strict_structs(base: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct]]:
-    """Every Struct (by its component name) that refuses unknown fields, wherever declared."""
-    found: dict[str, type[msgspec.Struct]] = {}
-    for struct in base.__subclasses__():
-        if struct.__struct_config__.forbid_unknown_fields:
-            found[struct.__name__] = struct
-        found.update(_strict_structs(struct))
-    return found
+    return sets_cookie or {KEY_COOKIE: []} in (operation.security or [])

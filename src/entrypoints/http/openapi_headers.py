@@ -38,6 +38,10 @@ REQUEST_HEADERS: dict[str, tuple[str, Schema]] = {
         "An ETag from an earlier download: 304 when it still matches.",
         string(),
     ),
+    # Browsers send these themselves; a cross-site one refuses a cookie-guarded request (403).
+    "Origin": ("The page's origin: another site's is a 403 here (cross-site forgery).", string()),
+    "Referer": ("Without an Origin, a page of another site is a 403 here.", string()),
+    "Sec-Fetch-Site": ("`cross-site` or `same-site` is a 403 here.", string()),
     "Cancel-After": (
         "A deadline, 1 s to 24 h (90, 90s, 5m, 1h): queued past it the job is aborted, running "
         "canceled, refunded either way; a body's deadline_seconds wins.",
@@ -45,10 +49,18 @@ REQUEST_HEADERS: dict[str, tuple[str, Schema]] = {
     ),
 }
 
+# What a state-changing operation that sets or takes the key cookie reads (openapi_docs.tailor).
+BROWSER = ("Origin", "Referer", "Sec-Fetch-Site")
+
 # Every header the server sends, by name.
 RESPONSE_HEADERS: dict[str, str] = {
     "X-Request-ID": "The request's id (yours if it was acceptable, else one the server made).",
-    "Location": "Where the created job (or the next page) is.",
+    "X-Content-Type-Options": "`nosniff`: a browser takes the content type as given.",
+    "X-Frame-Options": "`DENY`: no page may frame the answer.",
+    "Content-Security-Policy": "`default-src 'none'; frame-ancestors 'none'` on the API.",
+    "Referrer-Policy": "`no-referrer` on the API.",
+    "X-Accel-Buffering": "`no` on an event stream, so a proxy passes each event at once.",
+    "Location": "Where the created job is (after /authorize: `/me`).",
     "Retry-After": "Seconds to wait before polling or retrying.",
     "RateLimit": 'Credits left and seconds to the next refill: `"credits";r=N;t=S`.',
     "RateLimit-Policy": 'The plan\'s refill: `"credits";q=AMOUNT;w=PERIOD_SECONDS`.',
@@ -59,6 +71,15 @@ RESPONSE_HEADERS: dict[str, str] = {
     "Idempotent-Replayed": "`true` when this is the replayed first answer to an Idempotency-Key.",
     "Preference-Applied": "The `Prefer: wait=N` that was honoured.",
 }
+
+# The headers every response carries (the request id, and security_headers.py's).
+ALWAYS_SENT = (
+    "X-Request-ID",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+    "Referrer-Policy",
+)
 
 # The headers every response with this status carries.
 HEADERS_BY_STATUS: dict[int, tuple[str, ...]] = {
