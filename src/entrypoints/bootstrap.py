@@ -85,7 +85,6 @@ class ApiContainer:
     revoke_key: RevokeKey
     quote_job: QuoteJob
     operators: OperatorService
-    admin_token: str | None  # ADMIN_TOKEN; None: the operator API answers 404
     mint_limit: MintLimit
     idempotency: IdempotencyStore
     images: ImageStore
@@ -167,7 +166,6 @@ def bind_api(
         revoke_key=RevokeKey(quota),
         quote_job=QuoteJob(quota, catalog.pricing, models),
         operators=operators,
-        admin_token=settings.admin_token,
         mint_limit=MintLimit(
             rate_limiter,
             per_address=settings.mint_limit_per_address,

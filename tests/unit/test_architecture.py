@@ -272,3 +272,18 @@ def test_the_http_edge_never_sees_a_redis_exception() -> None:
     """The adapters translate store outages into domain errors; the edge maps only those."""
     for path in sorted((ROOT / "src" / "entrypoints" / "http").rglob("*.py")):
         assert "redis" not in imported_roots(path), f"{path.name} imports redis"
+
+
+# The app builds the container on startup and the dependency providers hand out its fields;
+# a handler, guard or middleware gets what it uses injected, never the whole container.
+CONTAINER_READERS = {"app.py", "deps.py"}
+
+
+def test_only_the_app_and_its_providers_read_the_container_from_state() -> None:
+    http = ROOT / "src" / "entrypoints" / "http"
+    readers = {
+        path.name
+        for path in http.glob("*.py")
+        if re.search(r"state\.container|state\[\W*container", path.read_text())
+    }
+    assert readers <= CONTAINER_READERS, readers - CONTAINER_READERS

@@ -5,6 +5,7 @@ ADMIN_TOKEN every route here answers 404, as if it did not exist."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -59,16 +60,21 @@ def _docs(errors: tuple[int, ...], example: object = None, sent: object = None) 
     return documented(auth=(ADMIN_SCHEME,), errors=errors, example=example, request_example=sent)
 
 
-def admin_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+def admin_only(
+    admin_token: str | None,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
     """A guard, so nothing is read before it passes: 404 without ADMIN_TOKEN; 401 for a
     missing or wrong token (a caller's key included)."""
-    admin_token: str | None = connection.app.state.container.admin_token
-    if not admin_token:
-        raise NotFoundException()
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    given = token.strip().encode() if scheme.lower() == "bearer" else b""
-    if not hmac.compare_digest(given, admin_token.encode()):
-        raise Unauthenticated("The operator API needs `Authorization: Bearer <ADMIN_TOKEN>`.")
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if not admin_token:
+            raise NotFoundException()
+        scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+        given = token.strip().encode() if scheme.lower() == "bearer" else b""
+        if not hmac.compare_digest(given, admin_token.encode()):
+            raise Unauthenticated("The operator API needs `Authorization: Bearer <ADMIN_TOKEN>`.")
+
+    return guard
 
 
 Operator = Annotated[OperatorService, AS_GIVEN]
@@ -184,9 +190,11 @@ async def key_usage(
     return Response(answer, headers=NO_STORE)
 
 
-ROUTER = Router(
-    "/v1/admin",
-    route_handlers=[create_key, list_keys, show_key, patch_key, change_credits, reroll_key,
-                    revoke_key, key_usage],
-    guards=[admin_only],
-)  # fmt: skip
+def router(admin_token: str | None) -> Router:
+    """The operator API under `/v1/admin`, behind the deployment's ADMIN_TOKEN."""
+    return Router(
+        "/v1/admin",
+        route_handlers=[create_key, list_keys, show_key, patch_key, change_credits, reroll_key,
+                        revoke_key, key_usage],
+        guards=[admin_only(admin_token)],
+    )  # fmt: skip

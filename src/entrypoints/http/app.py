@@ -86,7 +86,7 @@ def create_app(
             images.read_image,
             quotes.create_quote,
             usage.my_usage,
-            admin.ROUTER,
+            admin.router(settings.admin_token),
             job_stream.job_event_stream,
             ops.healthz,
             ops.readyz,
