@@ -39,6 +39,13 @@ BENCH_ENV = {
 }
 
 
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
 def parse_ts(raw: bytes | str) -> float:
     text = raw.decode() if isinstance(raw, bytes) else raw
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -118,7 +125,8 @@ class Stack:
             wait_until(ready, timeout=60, what=f"{name} to be ready")
             if supervisor.poll() is not None:
                 raise RuntimeError(f"{name} exited:\n{self.log(name)}")
-            children = children_of(supervisor.pid)
+            # The supervisor also runs the webhook consumer (`python -m worker --webhooks`).
+            children = [c for c in children_of(supervisor.pid) if "--webhooks" not in _argv(c)]
             if len(children) != 1:
                 raise RuntimeError(
                     f"expected one worker process under {supervisor.pid}: {children}"
