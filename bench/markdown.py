@@ -120,7 +120,9 @@ def details(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- {label} (pool {', '.join(d['pool'])}): {d['succeeded']}/{d['jobs']} "
                 f"succeeded; submits took {d['submit_seconds']} s; span from first submit "
-                f"{d['span_from_submit']} s, from first claim {d['span_from_claim']} s; at most "
+                f"{d['span_from_submit']} s, from first claim {d['span_from_claim']} s "
+                f"(claims spread over {d.get('claim_spread_s', '—')} s, longest claim → finish "
+                f"{d.get('longest_run_beyond_delay_s', '—')} s beyond the delay); at most "
                 f"{d['most_running']} leases at once; worker RSS peak {d['peak_rss_mb']} MB "
                 f"(VmHWM {d['hwm_mb']} MB; supervisor {d['supervisor_rss_mb']} MB)."
             )

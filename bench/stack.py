@@ -136,8 +136,14 @@ class Stack:
 
     def worker_pool(self, name: str) -> str:
         """What Celery's banner says it runs, e.g. "1000 (thread)"."""
-        found = re.search(r"concurrency:\s*(\S+ \(\S+\))", self.log(name))
-        return found[1] if found else "unknown"
+        # The supervisor's log also holds the webhook consumer's banner: take the concurrency
+        # of the banner whose queue list names the generation queue.
+        log = self.log(name)
+        listed = re.search(rf"\.> {QUEUE}\s", log)
+        found = re.findall(r"concurrency:\s*(\S+ \(\S+\))", log[: listed.start()] if listed else "")
+        if found:
+            return str(found[-1])
+        return "unknown"
 
     def roles(self, *workers: str) -> dict[str, int]:
         """The pid at the top of each role's process tree, for bench.procfs.CpuMeter."""
