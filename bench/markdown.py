@@ -103,6 +103,12 @@ def details(results: dict[str, Any]) -> list[str]:
             f"{lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms, max "
             f"{lat['max_ms']} ms; statuses {lat['statuses']}, {lat['errors']} errors."
         )
+    if "p99_ms" in lat.get("control", {}):
+        c = lat["control"]
+        lines.append(
+            f"- control, `GET /healthz` at the same {lat['rate']} req/s right after: p50 "
+            f"{c['p50_ms']} ms, p90 {c['p90_ms']} ms, p99 {c['p99_ms']} ms, max {c['max_ms']} ms."
+        )
     if st and "p99_ms" in st:
         lines.append(
             f"- jobs at {st['offered_rate']:.0f}/s (pool {st['pool']}): {st['succeeded']}/"
