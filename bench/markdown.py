@@ -43,7 +43,8 @@ METHOD = """\
   and on a poll of one job; submits for 10 s with workers stopped, counted as sustained only
   once every accepted job is in the broker.
 - **Submit p99 at half the max rate**: `bench.openloop` (constant rate, latency from when each
-  request was due), 2 s warm-up then 8 s, 3 s after the max-rate burst.
+  request was due), 2 s warm-up then 8 s, 3 s after the max-rate burst; then the control,
+  `GET /healthz` the same way at the same rate (the tail the machine adds to any request).
 - **Waiters** (issue 13): the hook `bench/run.py:waiters` runs `bench/waiters.py:measure` when
   that module exists; until then the rows say *not measured*."""
 
