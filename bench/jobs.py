@@ -167,6 +167,7 @@ def drain(
     succeeded = sum(1 for row in rows if row[0] == b"succeeded")
     from_submit = max(ends) - min(sent.values())
     from_claim = max(ends) - min(starts)
+    runs = [parse_ts(row[2]) - parse_ts(row[1]) for row in rows if row[1] and row[2]]
     return {
         "workers": len(names),
         "concurrency": concurrency,
@@ -177,6 +178,10 @@ def drain(
         "submit_statuses": result["statuses"],
         "span_from_submit": round(from_submit, 3),
         "span_from_claim": round(from_claim, 3),
+        # What makes up the span: the claims' spread (first → last claim, the consumer's pace)
+        # and the longest claim → finish beyond the delay (the finishing work queued at the end).
+        "claim_spread_s": round(max(starts) - min(starts), 3),
+        "longest_run_beyond_delay_s": round(max(runs) - delay_ms / 1000, 3),
         "rate": succeeded / from_claim,
         "most_running": watch.most_running,
         "peak_rss_mb": round(watch.peak_rss_mb, 1),

@@ -43,7 +43,8 @@ METHOD = """\
   and on a poll of one job; submits for 10 s with workers stopped, counted as sustained only
   once every accepted job is in the broker.
 - **Submit p99 at half the max rate**: `bench.openloop` (constant rate, latency from when each
-  request was due), 2 s warm-up then 8 s, 3 s after the max-rate burst.
+  request was due), 2 s warm-up then 8 s, 3 s after the max-rate burst; then the control,
+  `GET /healthz` the same way at the same rate (the tail the machine adds to any request).
 - **Waiters** (issue 13): the hook `bench/run.py:waiters` runs `bench/waiters.py:measure` when
   that module exists; until then the rows say *not measured*."""
 
@@ -103,6 +104,12 @@ def details(results: dict[str, Any]) -> list[str]:
             f"{lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms, max "
             f"{lat['max_ms']} ms; statuses {lat['statuses']}, {lat['errors']} errors."
         )
+    if "p99_ms" in lat.get("control", {}):
+        c = lat["control"]
+        lines.append(
+            f"- control, `GET /healthz` at the same {lat['rate']} req/s right after: p50 "
+            f"{c['p50_ms']} ms, p90 {c['p90_ms']} ms, p99 {c['p99_ms']} ms, max {c['max_ms']} ms."
+        )
     if st and "p99_ms" in st:
         lines.append(
             f"- jobs at {st['offered_rate']:.0f}/s (pool {st['pool']}): {st['succeeded']}/"
@@ -120,7 +127,9 @@ def details(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- {label} (pool {', '.join(d['pool'])}): {d['succeeded']}/{d['jobs']} "
                 f"succeeded; submits took {d['submit_seconds']} s; span from first submit "
-                f"{d['span_from_submit']} s, from first claim {d['span_from_claim']} s; at most "
+                f"{d['span_from_submit']} s, from first claim {d['span_from_claim']} s "
+                f"(claims spread over {d.get('claim_spread_s', '—')} s, longest claim → finish "
+                f"{d.get('longest_run_beyond_delay_s', '—')} s beyond the delay); at most "
                 f"{d['most_running']} leases at once; worker RSS peak {d['peak_rss_mb']} MB "
                 f"(VmHWM {d['hwm_mb']} MB; supervisor {d['supervisor_rss_mb']} MB)."
             )

@@ -130,4 +130,8 @@ def submit_latency(stack: Stack, key: str, rate: float) -> dict[str, Any]:
             body=SUBMIT_BODY,
         )
     result.pop("jobs")
-    return {**result, "command": command, "cpu": cpu.report(result["sent"])}
+    # The control: /healthz at the same rate from the same generator — the tail this machine
+    # adds (scheduling on shared CPUs) to any request, whatever the route does.
+    control, _ = run_openloop(stack.url + "/healthz", rate=rate, seconds=8, warmup=2, headers={})
+    control.pop("jobs", None)
+    return {**result, "command": command, "cpu": cpu.report(result["sent"]), "control": control}

@@ -1,6 +1,6 @@
 """Profile a stack process under one bench phase's load with py-spy (in the dev extra).
 
-    python -m bench.profile bare|poll|submit|jobs|in_flight [--seconds 8] [--all-threads]
+    python -m bench.profile bare|poll|submit|jobs|in_flight [--seconds 8] [--all-threads] [--api]
 
 Starts the same stack as `make bench`. bare, poll, submit: drives the route with wrk and samples
 the API. jobs: one worker at its defaults, 100 jobs/s of 500 ms (the CPU-per-job phase), and
@@ -87,13 +87,14 @@ def profile_route(stack: Stack, key: str, route: str, workdir: Path, spy: list[s
     print(wrk.communicate()[0])
 
 
-def profile_jobs(stack: Stack, key: str, phase: str, spy: list[str]) -> None:
-    """Jobs submitted to a ready worker while py-spy records it (started before the submits,
-    so `-d` covers them and the generations)."""
+def profile_jobs(stack: Stack, key: str, phase: str, spy: list[str], *, api: bool) -> None:
+    """Jobs submitted to a ready worker while py-spy records it (or, with `api`, the API that
+    takes the submits; started before the submits, so `-d` covers them and the generations)."""
     extra, rate = JOB_PHASES[phase]
     seconds = int(spy[spy.index("-d") + 1])
     worker = stack.start_worker("worker-profiled", extra)
-    spy[spy.index("-p") + 1] = str(worker)
+    if not api:
+        spy[spy.index("-p") + 1] = str(worker)
     recording = subprocess.Popen(spy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     count = 1000 if phase == "in_flight" else int(rate * seconds)
     sent, result, _ = jobs.submit_jobs(stack, key, count=count, rate=rate)
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("phase", choices=[*ROUTES, *JOB_PHASES])
     parser.add_argument("--seconds", type=int, help="recording (default 8; in_flight 20)")
     parser.add_argument(
+        "--api", action="store_true", help="jobs, in_flight: sample the API, not the worker"
+    )
+    parser.add_argument(
         "--all-threads", action="store_true", help="sample every thread, not only the GIL holder"
     )
     args = parser.parse_args(argv)
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds = args.seconds or (20 if args.phase == "in_flight" else 8)
     out_dir = ROOT / "bench" / "profiles"
     out_dir.mkdir(exist_ok=True)
-    collapsed = out_dir / f"{args.phase}.txt"
+    collapsed = out_dir / f"{args.phase}{'-api' if args.api else ''}.txt"
     with tempfile.TemporaryDirectory(prefix="imagegate-profile-") as tmp:
         workdir = Path(tmp)
         stack = Stack(workdir)
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             argv_ = spy_argv(spy, stack.pid("api"), collapsed, seconds=seconds,
                              gil=not args.all_threads)  # fmt: skip
             if args.phase in JOB_PHASES:
-                profile_jobs(stack, key, args.phase, argv_)
+                profile_jobs(stack, key, args.phase, argv_, api=args.api)
             else:
                 profile_route(stack, key, args.phase, workdir, argv_)
         finally:

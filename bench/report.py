@@ -77,6 +77,8 @@ FIGURES = (
     Figure("poll_rate", "poll GET /v1/jobs/{id}", "req/s", lambda r: r["poll"]["rate"]),
     Figure("submit_p50_ms", "submit p50 at half the max rate", "ms",
            lambda r: r["submit_latency"]["p50_ms"]),
+    Figure("healthz_p99_ms", "control: bare /healthz p99 at the same rate", "ms",
+           lambda r: r["submit_latency"]["control"]["p99_ms"]),
     Figure("one_worker_vs_ideal", "one worker (100 threads), 2 s jobs: jobs/s ÷ 50", "",
            lambda r: r["scaling"]["one_vs_ideal"], "≥ 0.9", lambda v: v >= 0.9),
     Figure("overhead_p99_ms", "job overhead beyond the delay, p99 at 100 jobs/s", "ms",

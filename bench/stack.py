@@ -39,6 +39,13 @@ BENCH_ENV = {
 }
 
 
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
 def parse_ts(raw: bytes | str) -> float:
     text = raw.decode() if isinstance(raw, bytes) else raw
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -118,7 +125,8 @@ class Stack:
             wait_until(ready, timeout=60, what=f"{name} to be ready")
             if supervisor.poll() is not None:
                 raise RuntimeError(f"{name} exited:\n{self.log(name)}")
-            children = children_of(supervisor.pid)
+            # The supervisor also runs the webhook consumer (`python -m worker --webhooks`).
+            children = [c for c in children_of(supervisor.pid) if "--webhooks" not in _argv(c)]
             if len(children) != 1:
                 raise RuntimeError(
                     f"expected one worker process under {supervisor.pid}: {children}"
@@ -128,8 +136,14 @@ class Stack:
 
     def worker_pool(self, name: str) -> str:
         """What Celery's banner says it runs, e.g. "1000 (thread)"."""
-        found = re.search(r"concurrency:\s*(\S+ \(\S+\))", self.log(name))
-        return found[1] if found else "unknown"
+        # The supervisor's log also holds the webhook consumer's banner: take the concurrency
+        # of the banner whose queue list names the generation queue.
+        log = self.log(name)
+        listed = re.search(rf"\.> {QUEUE}\s", log)
+        found = re.findall(r"concurrency:\s*(\S+ \(\S+\))", log[: listed.start()] if listed else "")
+        if found:
+            return str(found[-1])
+        return "unknown"
 
     def roles(self, *workers: str) -> dict[str, int]:
         """The pid at the top of each role's process tree, for bench.procfs.CpuMeter."""

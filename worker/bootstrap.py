@@ -28,7 +28,7 @@ from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery
 from entrypoints.factories import build_generator, build_image_store, build_refunder, sync_redis
 from entrypoints.settings import Settings
 from worker.deps import WorkerDeps
-from worker.observability import install_observability
+from worker.observability import bind_claimed, install_observability
 from worker.startup import BuiltOnce, run_worker
 from worker.sweeper import Sweeper
 from worker.tasks import register_tasks
@@ -75,6 +75,7 @@ def build_worker_deps(
             dispatcher=dispatcher,
             clock=clock,
             policy=policy,
+            on_claim=bind_claimed,
         ),
         sweep=Sweep(
             ledger=ledger,
@@ -126,7 +127,6 @@ def build_worker(settings: Settings) -> Celery:
     install_observability(
         app,
         metrics,
-        request_id_of=lambda job_id: getattr(deps().ledger.get(job_id), "request_id", None),
         metrics_port=settings.worker_metrics_port,
         metrics_host=settings.host,
     )

@@ -1,13 +1,13 @@
 """What a worker process adds for operators: its own `/metrics` port and log context per task.
 
 Celery signals are process-global, so each handler checks that the sender belongs to *our* app.
-The task's arguments stay the job id only: the request id is read from the job record.
+The task's arguments stay the job id only: the request id comes from the job record the claim
+returns (`bind_claimed`, `RunGeneration.on_claim`), so logging costs no read of its own.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -15,6 +15,7 @@ from celery.signals import task_postrun, task_prerun, worker_init
 from prometheus_client import start_http_server
 
 from adapters.prometheus_metrics import Metrics
+from domain.models import Job
 from entrypoints import log_context
 from entrypoints.celery_app import GENERATE_TASK
 
@@ -25,12 +26,11 @@ def install_observability(
     app: Celery,
     metrics: Metrics,
     *,
-    request_id_of: Callable[[str], str | None],
     metrics_port: int = 0,
     metrics_host: str = "127.0.0.1",
 ) -> None:
     """Serve `metrics` on `metrics_port` once the worker starts (0: not at all), and bind the
-    job id and its request id around every generation task, for the logs."""
+    job id around every generation task, for the logs (its request id once it is claimed)."""
     uid = f"imagegate-{id(app)}"
 
     def serve_metrics(sender: Any = None, **_: Any) -> None:
@@ -46,14 +46,7 @@ def install_observability(
         ours = getattr(sender, "app", None) is app
         if not ours or getattr(sender, "name", None) != GENERATE_TASK:
             return
-        job_id = str(args[0]) if args else None
-        request_id = None
-        if job_id is not None:
-            try:
-                request_id = request_id_of(job_id)
-            except Exception as exc:  # logging context must never cost a generation
-                log.debug("no request id for %s: %r", job_id, exc)
-        log_context.bind(request_id=request_id, job_id=job_id)
+        log_context.bind(request_id=None, job_id=str(args[0]) if args else None)
 
     def unbind_job(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is app:
@@ -62,3 +55,8 @@ def install_observability(
     worker_init.connect(serve_metrics, weak=False, dispatch_uid=f"{uid}-metrics")
     task_prerun.connect(bind_job, weak=False, dispatch_uid=f"{uid}-bind")
     task_postrun.connect(unbind_job, weak=False, dispatch_uid=f"{uid}-unbind")
+
+
+def bind_claimed(job: Job) -> None:
+    """The claimed job's ids on every later log line of its task (cleared at postrun)."""
+    log_context.bind(request_id=job.request_id, job_id=job.id)

@@ -18,7 +18,7 @@ def register_tasks(app: Celery, deps: Callable[[], WorkerDeps]) -> None:
     @app.task(name=GENERATE_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def generate(job_id: str) -> None:
         outcome = deps().run_generation(job_id)
-        if outcome.status is not None and getattr(deps().ledger.get(job_id), "webhook_url", None):
+        if outcome.status is not None and outcome.job is not None and outcome.job.webhook_url:
             deps().kick_webhooks()  # its events are noted: ask for them to be delivered now
         status = outcome.status.value if outcome.status else "skipped"
         log.info("job %s: %s", job_id, status, extra={"job_id": job_id})

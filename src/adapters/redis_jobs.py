@@ -15,7 +15,6 @@ sweeper's sync view. Both build their operations with `redis_ops_jobs`; the shar
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +33,6 @@ from adapters.redis_jobs_codec import (
     record_bounds,
 )
 from adapters.redis_ops import AsyncRunner, SyncRunner, load_script, store_errors, text
-from adapters.redis_queue_place import record_run_seconds
 from domain.models import Claim, Job, JobError, StoredImage
 
 
@@ -133,7 +131,6 @@ class RedisJobTransitions:
     def __init__(
         self, client: redis.Redis, *, prefix: str = "ig", recheck_seconds: float = 600
     ) -> None:
-        self._client, self._prefix = client, prefix
         self._ops = SyncRunner(client)
         self._keys = JobKeys(prefix)
         self._recheck = timedelta(seconds=recheck_seconds)
@@ -162,13 +159,8 @@ class RedisJobTransitions:
     def succeed(
         self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
     ) -> Job | None:
-        job = self._ops.run(ops.succeed(self._keys, job_id, attempt, images, now))
-        if job is not None and job.started_at is not None:
-            # The ETA's typical run time (redis_queue_place); a lost sample costs nothing.
-            with contextlib.suppress(redis.RedisError):
-                seconds = (now - job.started_at).total_seconds()
-                record_run_seconds(self._client, seconds, prefix=self._prefix)
-        return job
+        # The script also records the run's duration for the queue ETA (redis_queue_place).
+        return self._ops.run(ops.succeed(self._keys, job_id, attempt, images, now))
 
     def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
         return self._ops.run(ops.fail(self._keys, job_id, attempt, error, now))

@@ -53,6 +53,7 @@ class JobKeys:
         self.queue_seq = f"{prefix}:queue:seq"
         self.changes = f"{prefix}:jobs:changed"
         self.deadlines = f"{prefix}:deadlines"  # queued or running job → its deadline (ms)
+        self.run_seconds = f"{prefix}:run_seconds"  # recent run durations (redis_queue_place)
 
     def job(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"

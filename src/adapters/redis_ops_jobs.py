@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.redis_jobs_codec import JobKeys, decode_job, error_json, images_json, ms, ts
 from adapters.redis_ops import Op, text
+from adapters.redis_queue_place import RECENT_RUNS
 from domain.errors import DEADLINE_EXCEEDED, WORKER_LOST
 from domain.models import Claim, ClaimResult, Job, JobError, StoredImage
 
@@ -69,8 +70,9 @@ def requeue(
 def succeed(
     k: JobKeys, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
 ) -> Op[Job | None]:
-    args = [str(attempt), images_json(images), ts(now), job_id]
-    return Op("job_succeed.lua", [k.job(job_id), k.leases, k.changes], args, _job_or_none)
+    args = [str(attempt), images_json(images), ts(now), job_id, ms(now), RECENT_RUNS]
+    keys = [k.job(job_id), k.leases, k.changes, k.run_seconds]
+    return Op("job_succeed.lua", keys, args, _job_or_none)
 
 
 def fail(

@@ -129,19 +129,27 @@ def charge(
 
 
 def admit(
-    layout: QuotaLayout, jobs: JobKeys, digest: str, draft: JobDraft, belief: Sequence[EncodableT]
+    layout: QuotaLayout,
+    jobs: JobKeys,
+    digest: str,
+    draft: JobDraft,
+    belief: Sequence[EncodableT],
+    publish: tuple[str, str, int] | None = None,
 ) -> Op[Verdict]:
-    """Charge as `charge` does and, if it passes, record `draft` owned by the key's id."""
+    """Charge as `charge` does and, if it passes, record `draft` owned by the key's id; with
+    `publish` (broker list, message, outbox recheck ms), push the broker message too."""
     expire_at, cutoff = record_bounds(draft)
+    queue, message, recheck_ms = publish or ("", "", 0)
     fields = encode_draft(draft)  # the script writes the owner: the charged key's id
     args: list[EncodableT] = [
         draft.charged, *belief, jobs.owner_index(""), expire_at, index_member(draft),
         f"({cutoff}", ms(draft.created_at), draft.id, layout.ledger_prefix,
-        layout.ledger_ttl_seconds, *(item for pair in fields.items() for item in pair),
+        layout.ledger_ttl_seconds, message, recheck_ms,
+        *(item for pair in fields.items() for item in pair),
     ]  # fmt: skip
     keys = [
         layout.record(digest), jobs.job(draft.id), jobs.outbox, jobs.queue, jobs.queue_seq,
-        jobs.deadlines,
+        jobs.deadlines, *([queue] if publish else []),
     ]  # fmt: skip
     return Op("job_admit.lua", keys, args, Verdict.parse, unavailable("charge"))
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain.errors import WORKER_LOST, GenerationError
@@ -37,6 +38,7 @@ STORE_UNAVAILABLE = JobError("store_unavailable", "The images could not be store
 class GenerationOutcome:
     status: JobStatus | None  # None: nothing done (unknown, terminal, busy or lost job)
     retry_after: float | None = None  # set when the job went back to the queue for a retry
+    job: Job | None = None  # the job as this attempt claimed it (when it did anything)
 
     @property
     def retry(self) -> bool:
@@ -52,6 +54,10 @@ class WorkerPolicy:
 def backoff(attempt: int) -> float:
     """Exponential backoff with full jitter: ~1 s, 2 s, 4 s … capped at 60 s."""
     return float(min(60.0, 2.0 ** max(0, attempt - 1)) * (0.5 + random.random() / 2))
+
+
+def _nothing(_: Job) -> None:
+    return None
 
 
 def end_user_id(key_id: str) -> str:
@@ -71,6 +77,9 @@ class RunGeneration:
     dispatcher: JobDispatcher
     clock: Clock
     policy: WorkerPolicy
+    # Told the claimed job before anything else happens (the worker binds its request id
+    # to the log context): the claim's reply carries the record, so nobody reads it again.
+    on_claim: Callable[[Job], object] = _nothing
 
     def __call__(self, job_id: str) -> GenerationOutcome:
         policy = self.policy
@@ -78,13 +87,15 @@ class RunGeneration:
             job_id, self.clock.now(), max_attempts=policy.max_attempts,
             lease_seconds=policy.lease_seconds,
         )  # fmt: skip
-        if claim.result is ClaimResult.EXHAUSTED:  # each earlier attempt died without finishing
-            return self._fail(job_id, None, WORKER_LOST)
-        if claim.result is not ClaimResult.CLAIMED or claim.job is None:
-            return GenerationOutcome(status=None)
         job = claim.job
+        if job is not None and claim.result in (ClaimResult.CLAIMED, ClaimResult.EXHAUSTED):
+            self.on_claim(job)
+        if claim.result is ClaimResult.EXHAUSTED:  # each earlier attempt died without finishing
+            return replace(self._fail(job_id, None, WORKER_LOST), job=job)
+        if claim.result is not ClaimResult.CLAIMED or job is None:
+            return GenerationOutcome(status=None)
         with self.leases.hold(job_id, job.attempts):
-            return self._attempt(job)
+            return replace(self._attempt(job), job=job)
 
     def _attempt(self, job: Job) -> GenerationOutcome:
         attempt = job.attempts

@@ -219,16 +219,23 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     metrics.watch_queue(celery_queue_depth(celery, QUEUE), QUEUE)
     provider = settings.quota_provider
     admission: JobAdmission | None = None
+    admitted_is_queued: JobQueue | None = None
     raw_quota: QuotaProvider
     if provider == "local":  # credits and jobs in one Redis: charge and record in one step
-        from adapters.redis_admission import RedisJobAdmission
+        from adapters.redis_admission import AdmittedIsQueued, RedisJobAdmission
         from adapters.redis_quota import RedisQuotaProvider
 
         ttl = settings.ledger_ttl_days
         local = RedisQuotaProvider(client, clock, ledger_ttl_days=ttl)
-        admission = MeteredJobAdmission(
-            RedisJobAdmission(client, clock, ledger_ttl_days=ttl), metrics, provider=provider
-        )
+        # The broker in the same Redis: the admission pushes the task message too.
+        same_redis = settings.broker_url == settings.redis_url
+        raw_admission = RedisJobAdmission(
+            client, clock, ledger_ttl_days=ttl,
+            publish_to=(GENERATE_TASK, QUEUE) if same_redis else None,
+            recheck_seconds=settings.queued_recheck_seconds,
+        )  # fmt: skip
+        admitted_is_queued = AdmittedIsQueued(client) if same_redis else None
+        admission = MeteredJobAdmission(raw_admission, metrics, provider=provider)
         raw_quota = local
     else:  # Unkey keeps the balances; imagegate writes the ledger entries it sees
         from adapters.ledgered_quota import LedgeredQuotaProvider
@@ -261,7 +268,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         settings,
         quota=quota,
         jobs=metered_jobs,
-        queue=relay,
+        queue=admitted_is_queued or relay,
         images=build_image_store(settings),
         idempotency=RedisIdempotencyStore(client),
         rate_limiter=RedisRateLimiter(client),

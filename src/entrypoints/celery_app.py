@@ -8,6 +8,7 @@ import os
 from celery import Celery
 
 from adapters.celery_webhook_kick import CeleryWebhookKick
+from adapters.kombu_redis import TRANSPORT
 from entrypoints.settings import Settings
 
 GENERATE_TASK = "imagegate.generate"
@@ -33,6 +34,7 @@ def create_celery(settings: Settings, *, batch_publishing: bool = False) -> Cele
     app = Celery("imagegate", set_as_current=False)
     app.conf.update(
         broker_url=settings.broker_url,
+        broker_transport=_transport(settings.broker_url),
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a worker outlives any Redis outage
         broker_transport_options={
@@ -76,6 +78,13 @@ def create_celery(settings: Settings, *, batch_publishing: bool = False) -> Cele
 def webhook_kick(app: Celery) -> CeleryWebhookKick:
     """Asks the webhook consumer for a pass (the workers' and the API's kicks alike)."""
     return CeleryWebhookKick(app, task_name=DELIVER_WEBHOOKS_TASK, queue=WEBHOOK_QUEUE)
+
+
+def _transport(broker_url: str) -> str | None:
+    """Redis brokers go through our subclass of kombu's transport (one client per channel,
+    not one per acknowledgement); any other URL picks its transport by scheme."""
+    scheme = broker_url.partition("://")[0].lower()
+    return TRANSPORT if scheme in ("redis", "rediss") else None
 
 
 def worker_argv(*, pool: str, concurrency: int, queue: str, name: str, log_level: str) -> list[str]:

@@ -273,3 +273,19 @@ async def test_renew_extends_only_the_attempt_that_holds_the_job(
     ledger.renew([(job.id, 1)], clock.now(), 5)
     clock.advance(seconds=4)  # 8 s after the claim, renewed at 4 s
     assert ledger.reclaim_expired(clock.now(), max_attempts=3, limit=10) == []
+
+
+async def test_succeeding_records_the_run_since_the_first_claim_for_the_eta(
+    repo: RedisJobStore, ledger: RedisJobTransitions, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    clock.advance(seconds=2)
+    ledger.requeue(job.id, 1, JobError("upstream_unavailable", "503"), due=clock.now())
+    ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    clock.advance(seconds=2.5)
+    assert ledger.succeed(job.id, 1, [], clock.now()) is None  # a stale attempt: no sample
+    assert ledger.succeed(job.id, 2, [], clock.now()) is not None
+    assert sync_redis.lrange("ig:run_seconds", 0, -1) == [b"4.500"]

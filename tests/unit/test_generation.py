@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -41,11 +42,13 @@ class World:
         self.jobs.jobs[job.id] = job
         return job
 
-    def run(self, job_id: str, generator: ScriptedGenerator) -> GenerationOutcome:
+    def run(
+        self, job_id: str, generator: ScriptedGenerator, on_claim: Callable[[Job], object] = id
+    ) -> GenerationOutcome:
         return RunGeneration(
             ledger=self.ledger, generator=generator, store=self.images,
             refunder=MemoryRefunder(self.quota), leases=NoLeases(), dispatcher=self.queue,
-            clock=self.clock, policy=POLICY,
+            clock=self.clock, policy=POLICY, on_claim=on_claim,
         )(job_id)  # fmt: skip
 
     def sweep(self) -> SweepReport:
@@ -72,6 +75,19 @@ def test_generation_succeeds_and_stores_every_image(world: World) -> None:
     assert world.run(job.id, generator).status is None
     assert generator.calls == 0
     assert world.quota.refunds == []
+
+
+def test_the_claimed_job_is_told_first_and_returned_so_nobody_reads_it_again(
+    world: World,
+) -> None:
+    job = world.submitted()
+    claimed: list[Job] = []
+    outcome = world.run(job.id, ScriptedGenerator(), on_claim=claimed.append)
+    assert [(j.id, j.status, j.attempts) for j in claimed] == [(job.id, JobStatus.RUNNING, 1)]
+    assert outcome.job == claimed[0]
+    claimed.clear()
+    assert world.run(job.id, ScriptedGenerator(), on_claim=claimed.append).job is None
+    assert claimed == []  # a finished job is not claimed
 
 
 def test_a_canceled_job_is_skipped(world: World) -> None:

@@ -18,7 +18,8 @@ if tonumber(redis.call('HGET', KEYS[1], 'attempts')) >= tonumber(ARGV[3]) then
   return {'exhausted', redis.call('HGETALL', KEYS[1])}
 end
 if (redis.call('HGET', KEYS[1], 'started_at') or '') == '' then
-  redis.call('HSET', KEYS[1], 'started_at', ARGV[1])
+  -- started_ms: what the succeed step measures the run from (the ETA's recent runs)
+  redis.call('HSET', KEYS[1], 'started_at', ARGV[1], 'started_ms', ARGV[2])
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'lease_until', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
