@@ -65,15 +65,6 @@ def publish_worker_capacity(
     client.hset(QueueKeys(prefix).workers, worker_id, worker_entry(concurrency, now + ttl))
 
 
-def record_run_seconds(client: redis.Redis, seconds: float, *, prefix: str = "ig") -> None:
-    """What the worker's succeed step does (until the job scripts do it in Lua)."""
-    keys = QueueKeys(prefix)
-    with client.pipeline(transaction=True) as pipe:
-        pipe.lpush(keys.run_seconds, f"{seconds:.3f}")
-        pipe.ltrim(keys.run_seconds, 0, RECENT_RUNS - 1)
-        pipe.execute()
-
-
 class RedisQueuePlaces:
     """The API's view: where a queued job stands, and the stats its ETA comes from."""
 

@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from adapters.redis_jobs import RedisJobStore, RedisJobTransitions
+from adapters.redis_queue_place import RECENT_RUNS
 from domain.errors import InvalidCursor
 from domain.models import ClaimResult, ImageRequest, Job, JobError, JobStatus, StoredImage
 from tests.fakes.clock import FrozenClock
@@ -289,3 +290,18 @@ async def test_succeeding_records_the_run_since_the_first_claim_for_the_eta(
     assert ledger.succeed(job.id, 1, [], clock.now()) is None  # a stale attempt: no sample
     assert ledger.succeed(job.id, 2, [], clock.now()) is not None
     assert sync_redis.lrange("ig:run_seconds", 0, -1) == [b"4.500"]
+
+
+async def test_the_recent_runs_the_succeed_step_keeps_are_capped(
+    repo: RedisJobStore, ledger: RedisJobTransitions, sync_redis: redis.Redis
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    for n in range(RECENT_RUNS + 3):
+        job = new_job(clock)
+        await repo.add(job)
+        ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+        clock.advance(seconds=n)
+        assert ledger.succeed(job.id, 1, [], clock.now()) is not None
+    runs = sync_redis.lrange("ig:run_seconds", 0, -1)
+    assert len(runs) == RECENT_RUNS
+    assert runs[0] == f"{RECENT_RUNS + 2:.3f}".encode()  # newest first

@@ -10,9 +10,9 @@ import redis.asyncio as aioredis
 
 from adapters.redis_queue_place import (
     RECENT_RUNS,
+    QueueKeys,
     RedisQueuePlaces,
     publish_worker_capacity,
-    record_run_seconds,
 )
 from domain.queue_eta import QueuePlace
 from tests.fakes.clock import FrozenClock
@@ -45,6 +45,11 @@ async def test_positions_follow_submit_order_and_close_up(places: RedisQueuePlac
     assert await places.length() == 4
 
 
+def record_run_seconds(client: redis.Redis, seconds: float) -> None:
+    """A finished run's sample, as the worker's succeed step pushes it (job_succeed.lua)."""
+    client.lpush(QueueKeys().run_seconds, f"{seconds:.3f}")
+
+
 async def test_the_estimate_uses_recent_runs_and_live_capacity(
     places: RedisQueuePlaces, sync_redis: redis.Redis, clock: FrozenClock
 ) -> None:
@@ -68,7 +73,9 @@ async def test_the_estimate_uses_recent_runs_and_live_capacity(
     assert sync_redis.hkeys(places.keys.workers) == [b"w1"]
 
 
-async def test_recent_runs_are_capped(places: RedisQueuePlaces, sync_redis: redis.Redis) -> None:
+async def test_only_the_recent_runs_count(
+    places: RedisQueuePlaces, sync_redis: redis.Redis
+) -> None:
     for n in range(RECENT_RUNS + 20):
         record_run_seconds(sync_redis, float(n))
     stats = await places.stats()

@@ -7,14 +7,11 @@
 --#include lib_job_change.lua
 -- Returns nil (no such job of this owner) or {changed, job}.
 --#include lib_webhook_event.lua
+--#include lib_job_end.lua
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return nil end
 if status ~= 'queued' and status ~= 'running' then return {0, redis.call('HGETALL', KEYS[1])} end
-redis.call('HSET', KEYS[1], 'status', 'canceled', 'error', ARGV[2], 'finished_at', ARGV[3])
-redis.call('HDEL', KEYS[1], 'lease_until')
-redis.call('ZREM', KEYS[6], ARGV[5])
-redis.call('ZREM', KEYS[2], ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-webhook_event(KEYS[1], ARGV[5], 'canceled')
-announce(KEYS[1], KEYS[5], ARGV[5], dequeue(KEYS[4], ARGV[5]))
+local k = {job = KEYS[1], outbox = KEYS[2], refunds = KEYS[3], queue = KEYS[4],
+           channel = KEYS[5], leases = KEYS[6]}
+end_owing_refund(k, ARGV[5], 'canceled', ARGV[2], ARGV[3], ARGV[4])
 return {1, redis.call('HGETALL', KEYS[1])}

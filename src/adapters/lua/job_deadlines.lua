@@ -6,6 +6,7 @@
 -- ARGV: prefix, now_ms, now_iso, limit, error. Returns the jobs it ended.
 --#include lib_job_change.lua
 --#include lib_webhook_event.lua
+--#include lib_job_end.lua
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[4])
 local out = {}
 for _, id in ipairs(ids) do
@@ -14,13 +15,9 @@ for _, id in ipairs(ids) do
   local status = redis.call('HGET', key, 'status')
   if status == 'queued' or status == 'running' then
     local ended = status == 'queued' and 'aborted' or 'canceled'
-    redis.call('HSET', key, 'status', ended, 'error', ARGV[5], 'finished_at', ARGV[3])
-    redis.call('HDEL', key, 'lease_until')
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('ZADD', KEYS[4], ARGV[2], id)
-    announce(key, KEYS[6], id, dequeue(KEYS[5], id))
-    webhook_event(key, id, ended)
+    local k = {job = key, leases = KEYS[2], outbox = KEYS[3], refunds = KEYS[4],
+               queue = KEYS[5], channel = KEYS[6]}
+    end_owing_refund(k, id, ended, ARGV[5], ARGV[3], ARGV[2])
     table.insert(out, redis.call('HGETALL', key))
   end
 end

@@ -6,6 +6,7 @@
 --#include lib_webhook_event.lua
 --#include lib_fence.lua
 --#include lib_job_change.lua
+--#include lib_job_end.lua
 if ARGV[1] == '' then
   local status = redis.call('HGET', KEYS[1], 'status')
   local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
@@ -15,11 +16,7 @@ if ARGV[1] == '' then
 elseif not holds(KEYS[1], ARGV[1]) then
   return nil
 end
-redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2], 'finished_at', ARGV[3])
-redis.call('HDEL', KEYS[1], 'lease_until')
-redis.call('ZREM', KEYS[2], ARGV[5])
-redis.call('ZREM', KEYS[3], ARGV[5])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
-webhook_event(KEYS[1], ARGV[5], 'failed')
-announce(KEYS[1], KEYS[6], ARGV[5], dequeue(KEYS[5], ARGV[5]))
+local k = {job = KEYS[1], leases = KEYS[2], outbox = KEYS[3], refunds = KEYS[4],
+           queue = KEYS[5], channel = KEYS[6]}
+end_owing_refund(k, ARGV[5], 'failed', ARGV[2], ARGV[3], ARGV[4])
 return redis.call('HGETALL', KEYS[1])
