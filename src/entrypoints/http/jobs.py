@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import Response, get, post
+from litestar import MediaType, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
@@ -23,6 +23,7 @@ from entrypoints.http.examples import JOB_EXAMPLE, REQUEST_EXAMPLE
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import IdempotencyStore, fingerprint, idempotent
+from entrypoints.http.job_bodies import job_json
 from entrypoints.http.observability import COUNTS_SUBMISSIONS, record_accepted, request_id_of
 from entrypoints.http.openapi_docs import documented
 from entrypoints.http.quota_headers import QuotaHeaders
@@ -198,10 +199,14 @@ async def read_job(
         job = await await_job(job, wait)
         headers = {**_job_headers(job), **_applied(wait)}
     charge = caller.charge
-    return Response(
-        job_out(job, await job_progress(job)),
+    # The bytes are shared by every answer about this job record (entrypoints/http/job_bodies).
+    body = job_json(job, await job_progress(job))
+    answer = Response(
+        body,
+        media_type=MediaType.JSON,
         headers={**headers, **quota_headers(charge.remaining, charge.refill)},
     )
+    return cast("Response[JobOut]", answer)
 
 
 @get(
