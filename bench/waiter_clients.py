@@ -23,6 +23,7 @@ waiter's `succeeded`, so the harness subtracts the moment it made the change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import resource
 import sys
@@ -125,7 +126,7 @@ def _say(event: str, **fields: object) -> None:
     sys.stdout.flush()
 
 
-async def run(host: str, port: int, waiters: list[list[str]], timeout: float) -> None:
+async def run(host: str, port: int, waiters: list[list[str]], patience: float) -> None:
     loop = asyncio.get_running_loop()
     counts = _Counts(sum(1 for kind, _, _ in waiters if kind == "sse"))
     counts.pending = len(waiters)
@@ -148,14 +149,12 @@ async def run(host: str, port: int, waiters: list[list[str]], timeout: float) ->
             )
         )
         transports.extend(transport for transport, _ in opened)
-    await asyncio.wait_for(counts.all_connected.wait(), timeout)
+    await asyncio.wait_for(counts.all_connected.wait(), patience)
     _say("connected", sse=counts.connected)
-    await asyncio.wait_for(counts.all_running.wait(), timeout)
+    await asyncio.wait_for(counts.all_running.wait(), patience)
     _say("running", sse=counts.running, cpu_s=_cpu())
-    try:
-        await asyncio.wait_for(counts.all_done.wait(), timeout)
-    except TimeoutError:
-        pass
+    with contextlib.suppress(TimeoutError):  # the waiters still pending are reported missed
+        await asyncio.wait_for(counts.all_done.wait(), patience)
     _say(
         "done",
         arrivals=counts.arrivals,

@@ -46,6 +46,7 @@ from domain.models import ClaimResult, StoredImage
 
 WAITERS_PER_JOB = 10
 WAITERS_PER_KEY = 4_000
+POLL_SHARE = float(os.environ.get("BENCH_WAITERS_POLLS", "0.5"))  # the rest are streams
 QUIET_COMMANDS_PER_SECOND = 30  # the hub's PINGs and the deadline check, not waiters
 
 
@@ -74,9 +75,9 @@ def _commands(stack: Stack) -> int:
     return int(stack.redis.info("stats")["total_commands_processed"])
 
 
-async def _quiet(stack: Stack, timeout: float = 60.0) -> None:
+async def _quiet(stack: Stack, patience: float = 60.0) -> None:
     """Until Valkey goes quiet: every waiter has made its reads and sleeps."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience
     before = _commands(stack)
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
@@ -93,11 +94,11 @@ class _Clients:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
 
-    async def expect(self, event: str, timeout: float) -> dict[str, Any]:
+    async def expect(self, event: str, patience: float) -> dict[str, Any]:
         stdout = self.process.stdout
         if stdout is None:
             raise RuntimeError("the client process has no stdout pipe")
-        line = await asyncio.wait_for(stdout.readline(), timeout)
+        line = await asyncio.wait_for(stdout.readline(), patience)
         if not line:
             raise RuntimeError(f"the client process ended before {event!r}")
         message: dict[str, Any] = json.loads(line)
@@ -109,7 +110,8 @@ class _Clients:
 async def one_round(stack: Stack, runner: AsyncRunner, n: int, workdir: Path) -> dict[str, Any]:
     jobs = _plan(stack, n)
     waiters = [
-        ["sse" if i % 2 == 0 else "poll", *jobs[i // WAITERS_PER_JOB]] for i in range(n)
+        ["poll" if (i * POLL_SHARE) % 1 + POLL_SHARE >= 1 else "sse", *jobs[i // WAITERS_PER_JOB]]
+        for i in range(n)
     ]
     plan = workdir / f"waiters-{n}.json"
     plan.write_text(json.dumps({"waiters": waiters, "timeout": 90}))
@@ -182,7 +184,7 @@ def _start_profile(pid: int, workdir: Path, n: int) -> subprocess.Popen[bytes] |
     if not out:
         return None
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    argv = [spy, "record", "--format", "raw", "--rate", "500", "--nonblocking", "--gil",
+    argv = [spy, "record", "--format", "raw", "--rate", "2000", "--nonblocking", "--gil",
             "-o", str(Path(out) / f"waiters-{n}.txt"), "-p", str(pid)]  # fmt: skip
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # py-spy attaches before the change is made

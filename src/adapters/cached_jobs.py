@@ -11,7 +11,8 @@ queue are cached per job and all dropped whenever any job leaves the queue.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from adapters.change_cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL_SECONDS, ChangeCache
@@ -33,12 +34,15 @@ class JobCaches:
     (`adapters.redis_job_changes.ChangeListener`)."""
 
     def __init__(
-        self, *, ttl: float = DEFAULT_TTL_SECONDS, max_entries: int = DEFAULT_MAX_ENTRIES
+        self,
+        *,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.jobs: ChangeCache[Job] = ChangeCache(_job_version, ttl=ttl, max_entries=max_entries)
-        self.places: ChangeCache[QueuePlace] = ChangeCache(
-            _unversioned, ttl=ttl, max_entries=max_entries
-        )
+        bounds = {"ttl": ttl, "max_entries": max_entries, "clock": clock}
+        self.jobs: ChangeCache[Job] = ChangeCache(_job_version, **bounds)  # type: ignore[arg-type]
+        self.places: ChangeCache[QueuePlace] = ChangeCache(_unversioned, **bounds)  # type: ignore[arg-type]
 
     def job_changed(self, job_id: str, version: int, dequeued: bool) -> None:
         self.jobs.invalidate(job_id, version)
@@ -77,9 +81,7 @@ class CachingJobStore:
         except BaseException:
             self._cache.invalidate(job_id)  # it may have happened: read it afresh
             raise
-        if job is None:
-            self._cache.invalidate(job_id)
-        elif not self._cache.store(job_id, job, ticket):
+        if job is None or not self._cache.store(job_id, job, ticket):
             self._cache.invalidate(job_id)
         return job, canceled
 

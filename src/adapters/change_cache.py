@@ -30,7 +30,7 @@ DEFAULT_MAX_ENTRIES = 10_000
 
 
 class _Flight(Generic[V]):
-    __slots__ = ("task", "tag", "ticket")
+    __slots__ = ("tag", "task", "ticket")
 
     def __init__(self, task: asyncio.Future[V | None], tag: Hashable, ticket: int) -> None:
         self.task, self.tag, self.ticket = task, tag, ticket
@@ -124,7 +124,9 @@ class ChangeCache(Generic[V]):
         value = await asyncio.shield(flight.task)
         return value if value is None or accept(value) else None
 
-    def _start(self, key: str, read: Callable[[], Awaitable[V | None]], tag: Hashable) -> _Flight[V]:
+    def _start(
+        self, key: str, read: Callable[[], Awaitable[V | None]], tag: Hashable
+    ) -> _Flight[V]:
         task: asyncio.Future[V | None] = asyncio.ensure_future(read())
         flight = _Flight(task, tag, self._seq)
         self._flights.setdefault(key, flight)

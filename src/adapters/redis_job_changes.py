@@ -86,13 +86,22 @@ class ChangeListener(Protocol):
     def unsubscribed(self) -> None: ...
 
 
+def _time_out(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _Waiter:
-    __slots__ = ("_event", "_queue_moved", "_queue_watchers", "_resubscribed", "_version", "job_id")
+    # A bare future and a timer rather than `wait_for(event.wait())`: that wraps every wait in
+    # a Task of its own, which is most of what a wake-up costs when thousands wake at once.
+    __slots__ = ("_future", "_pending", "_queue_moved", "_queue_watchers", "_resubscribed",
+                 "_version", "job_id")  # fmt: skip
 
     def __init__(self, job_id: str, queue_watchers: set[_Waiter]) -> None:
         self.job_id = job_id
         self._queue_watchers = queue_watchers  # the hub's: a queue move wakes only these
-        self._event = asyncio.Event()
+        self._future: asyncio.Future[None] | None = None
+        self._pending = False
         self._version: int | None = None
         self._queue_moved = False
         self._resubscribed = False
@@ -108,16 +117,25 @@ class _Waiter:
             self._version = version
         self._queue_moved |= queue
         self._resubscribed |= resub
-        self._event.set()
+        self._pending = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
 
     async def changed(self, within: float | None) -> Wake | None:
-        if not self._event.is_set():
+        if not self._pending:
+            loop = asyncio.get_running_loop()
+            future = self._future = loop.create_future()
+            timer = None if within is None else loop.call_later(within, _time_out, future)
             try:
-                await asyncio.wait_for(self._event.wait(), within)
-            except TimeoutError:
-                return None
-        self._event.clear()
+                await future
+            finally:
+                self._future = None
+                if timer is not None:
+                    timer.cancel()
+            if not self._pending:
+                return None  # timed out
         wake = Wake(self._version, self._queue_moved, self._resubscribed)
+        self._pending = False
         self._version, self._queue_moved, self._resubscribed = None, False, False
         return wake
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from litestar.response import ServerSentEventMessage
@@ -49,7 +49,7 @@ class JobSnapshot:
         if event_id.update:  # a queue move: its id is the stream's own
             return JobEvent.of(event_id, self.body)
         if not self._shared:
-            self._shared.append(JobEvent.of(event_id, self.body))
+            self._shared.append(JobEvent.of(event_id, self.body, last=self.terminal))
         return self._shared[0]
 
 
@@ -78,13 +78,14 @@ class JobEvent(ServerSentEventMessage):
     """A message whose bytes are made once (Litestar's `encode` rebuilds them every call)."""
 
     frame: bytes = b""
+    last: bool = False  # the terminal event: the stream ends with it
 
     @classmethod
-    def of(cls, event_id: EventId, body: str | bytes) -> JobEvent:
+    def of(cls, event_id: EventId, body: str | bytes, *, last: bool = False) -> JobEvent:
         data = body.decode() if isinstance(body, bytes) else body
         # The body is one line of JSON: no line break to split, so the frame is one write.
         frame = f"id: {event_id}{_SEP}event: job{_SEP}data: {data}{_SEP}{_SEP}".encode()
-        return cls(data=data, event="job", id=str(event_id), frame=frame)
+        return cls(data=data, event="job", id=str(event_id), frame=frame, last=last)
 
     def encode(self) -> bytes:
         return self.frame
@@ -132,7 +133,7 @@ async def job_events(
     last_event_id: str | None = None,
     ping_every: float = PING_EVERY_SECONDS,
     position_interval: float = POSITION_INTERVAL_SECONDS,
-) -> AsyncIterator[JobEvent]:
+) -> AsyncGenerator[JobEvent, None]:
     """The events of one job for its owner. Raises `TooManyWaiters` before the first event
     when the key holds too many waiters, so call `anext` once before starting the response
     if the 429 must be a status rather than a closed stream."""

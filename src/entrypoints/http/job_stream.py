@@ -4,16 +4,15 @@ first byte: a stream that has started cannot turn into a status.
 
 The streams of one job woken by one change read it through the job cache (one Redis read for
 all of them, adapters/cached_jobs.py) and share its snapshot, so its event's bytes are made
-once; the bytes go to Litestar's plain `Stream` (its `ServerSentEvent` would re-encode every
-message and start each stream with a hop to a thread)."""
+once; the bytes go out through `EventStream` (Litestar's `ServerSentEvent` would re-encode
+every message and start each stream with a hop to a thread)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 from litestar import get
-from litestar.response import Stream
 
 from domain.api_jobs import GetJob
 from domain.api_keys import Caller
@@ -23,19 +22,25 @@ from domain.job_progress import JobProgress
 from domain.models import JobStatus
 from entrypoints.http.auth import AnyRequest
 from entrypoints.http.deps import AS_GIVEN, release_key_slot
+from entrypoints.http.event_stream import EventStream
 from entrypoints.http.job_bodies import ByJob, job_json
 from entrypoints.http.job_events import JobEvent, JobSnapshot, job_events
 from entrypoints.http.openapi_docs import documented
 
 _SNAPSHOTS: ByJob[JobSnapshot] = ByJob()
-_END = JobEvent(data=None, comment="end", frame=b": end\r\n\r\n")
+_END = JobEvent(data=None, comment="end", frame=b": end\r\n\r\n", last=True)
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
-async def _frames(first: JobEvent, rest: AsyncIterator[JobEvent]) -> AsyncIterator[bytes]:
-    yield first.encode()
-    async for event in rest:
-        yield event.encode()
+async def _then(
+    first: JobEvent, rest: AsyncGenerator[JobEvent, None]
+) -> AsyncGenerator[JobEvent, None]:
+    try:
+        yield first
+        async for event in rest:
+            yield event
+    finally:
+        await rest.aclose()
 
 
 @get(
@@ -57,7 +62,7 @@ async def job_event_stream(
     get_job: GetJob,
     job_progress: JobProgress,
     changes: Annotated[JobChanges, AS_GIVEN],
-) -> Stream:
+) -> EventStream:
     """The job as Server-Sent Events: `event: job`, `id: <version>`, `data: <job>` on connect
     and on every change (ids strictly increase), a `: ping` comment every 15 s, and the end of
     the stream after the terminal event. Send `Last-Event-ID` to resume without repeats."""
@@ -89,4 +94,4 @@ async def job_event_stream(
         first = await anext(events)  # TooManyWaiters here is still a 429
     except StopAsyncIteration:
         first = _END  # the client had seen the end already
-    return Stream(_frames(first, events), media_type="text/event-stream", headers=_HEADERS)
+    return EventStream(_then(first, events), headers=_HEADERS)
