@@ -10,18 +10,14 @@ every message and start each stream with a hop to a thread)."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Annotated
 
 from litestar import get
 
-from domain.api_jobs import GetJob
-from domain.api_keys import Caller
 from domain.errors import JobNotFound
-from domain.job_changes import JobChanges
-from domain.job_progress import JobProgress
 from domain.models import JobStatus
+from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest
-from entrypoints.http.deps import AS_GIVEN, release_key_slot
+from entrypoints.http.deps import caller_of, release_key_slot
 from entrypoints.http.event_stream import EventStream
 from entrypoints.http.job_bodies import ByJob, job_json
 from entrypoints.http.job_events import JobEvent, JobSnapshot, job_events
@@ -55,19 +51,17 @@ async def _then(
         media_types=("text/event-stream",),
     ),
 )
-async def job_event_stream(
-    request: AnyRequest,
-    job_id: str,
-    caller: Caller,
-    get_job: GetJob,
-    job_progress: JobProgress,
-    changes: Annotated[JobChanges, AS_GIVEN],
-) -> EventStream:
+async def job_event_stream(request: AnyRequest, job_id: str) -> EventStream:
     """The job as Server-Sent Events: `event: job`, `id: <version>`, `data: <job>` on connect
     and on every change (ids strictly increase), a `: ping` comment every 15 s, and the end of
     the stream after the terminal event. Send `Last-Event-ID` to resume without repeats."""
-    owner = caller.key_id
-    await get_job(job_id, owner=owner)  # another key's job: 404 before any stream starts
+    # No dependencies, as the poll (entrypoints/http/deps.py, provide_caller).
+    container: ApiContainer = request.app.state.container
+    get_job, job_progress = container.get_job, container.job_progress
+    async with caller_of(request, container) as caller:
+        owner = caller.key_id
+        await get_job(job_id, owner=owner)  # another key's job: 404 before any stream starts
+        await release_key_slot(request)  # a stream is a waiter: the waiter cap applies instead
 
     async def read() -> JobSnapshot | None:
         try:
@@ -86,9 +80,8 @@ async def job_event_stream(
             ),
         )
 
-    await release_key_slot(request)  # a stream is a waiter: the waiter cap applies instead
     events = job_events(
-        changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
+        container.changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
     )
     try:
         first = await anext(events)  # TooManyWaiters here is still a 429
