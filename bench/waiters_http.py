@@ -41,7 +41,7 @@ from adapters import redis_ops_jobs as ops
 from adapters.redis_jobs_codec import JobKeys
 from adapters.redis_ops import AsyncRunner
 from adapters.redis_pool import api_redis_client
-from bench.procfs import cpu_seconds, tree
+from bench.procfs import cpu_seconds, peak_rss_mb, tree
 from bench.stack import Stack
 from domain.models import ClaimResult, StoredImage
 
@@ -238,6 +238,7 @@ def measure(stack: Stack, key: str, workdir: Path) -> dict[str, Any]:
     del key  # each round mints its own keys, a few thousand waiters each
     summary = asyncio.run(ramp(stack, 1_000, 8_000, 1.0, workdir))
     summary["command"] = "python -m bench.waiters --http --start 1000 --max 8000"
+    summary["api_rss_mb"] = peak_rss_mb(stack.pid("api"))  # with the largest round open
     return summary
 
 
