@@ -44,6 +44,7 @@ from adapters.redis_pool import api_redis_client
 from bench.procfs import cpu_seconds, peak_rss_mb, tree
 from bench.stack import Stack
 from domain.models import ClaimResult, StoredImage
+from tests.e2e.quiet import until_quiet
 
 WAITERS_PER_JOB = 10
 WAITERS_PER_KEY = 4_000
@@ -78,17 +79,9 @@ def _commands(stack: Stack) -> int:
     return int(stack.redis.info("stats")["total_commands_processed"])
 
 
-async def _quiet(stack: Stack, patience: float = 60.0) -> None:
+async def _quiet(stack: Stack) -> None:
     """Until Valkey goes quiet: every waiter has made its reads and sleeps."""
-    deadline = time.monotonic() + patience
-    before = _commands(stack)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-        now = _commands(stack)
-        if now - before < QUIET_COMMANDS_PER_SECOND / 2:
-            return
-        before = now
-    raise RuntimeError("Valkey never went quiet")
+    await until_quiet(lambda: _commands(stack), below=QUIET_COMMANDS_PER_SECOND // 2, every=0.5)
 
 
 class _Clients:
