@@ -41,9 +41,9 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.waiters --max 16000
-	$(BIN)/python -m bench.waiters --http --max 8000
 
-# The waiter benchmarks alone (no wrk needed): the hub, then SSE streams on one API process.
+# The waiter benchmarks alone (no wrk needed): the change hub by itself, then SSE streams and
+# long-polls on one API process (the `waiters` phase of `make bench`).
 bench-waiters: $(STAMP)
 	$(BIN)/python -m bench.waiters --max 16000
 	$(BIN)/python -m bench.waiters --http --max 8000

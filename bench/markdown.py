@@ -45,8 +45,15 @@ METHOD = """\
 - **Submit p99 at half the max rate**: `bench.openloop` (constant rate, latency from when each
   request was due), 2 s warm-up then 8 s, 3 s after the max-rate burst; then the control,
   `GET /healthz` the same way at the same rate (the tail the machine adds to any request).
-- **Waiters** (issue 13): the hook `bench/run.py:waiters` runs `bench/waiters.py:measure` when
-  that module exists; until then the rows say *not measured*."""
+- **Waiters** (issue 13, `bench/waiters_http.py`, alone: `make bench-waiters`): rounds of
+  1,000 to 8,000 waiters on the one API process, half SSE streams and half `Prefer: wait=60`
+  long-polls, ten per job, from a client process of raw asyncio sockets
+  (`bench/waiter_clients.py`, its CPU reported beside the API's). Each round opens every
+  waiter, waits until Valkey is quiet, moves every job to `running` (every waiter wakes once),
+  then finishes them all at once with the worker's own `succeed` step; a waiter's latency runs
+  from the first finish sent to its `succeeded` (event or answer). The largest round whose
+  every waiter was within 1 s is the figure; p50/p99 are of the 1,000 round. Under `make
+  bench` the API logs each ended stream at INFO; `make bench-waiters` runs it at WARNING."""
 
 
 def _table(header: list[str], body: list[list[str]]) -> str:

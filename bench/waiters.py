@@ -29,11 +29,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
 from adapters.redis_job_changes import RedisJobChanges, changes_channel, encode_change
 from adapters.redis_pool import subscriber_client
+
+if TYPE_CHECKING:
+    from bench.stack import Stack
 
 WAITERS_PER_JOB = 10
 WAITERS_PER_KEY = 4_000  # under the default cap of 5,000
@@ -126,6 +130,13 @@ async def ramp(url: str, start: int, limit: int, budget_s: float) -> dict[str, o
         "subscriptions": hub.subscriptions,
         "rounds": rounds,
     }
+
+
+def measure(stack: Stack, key: str, workdir: Path) -> dict[str, Any]:
+    """The `waiters` phase of `make bench` (bench/run.py): the HTTP mode, on its API."""
+    from bench.waiters_http import measure as measure_http
+
+    return measure_http(stack, key, workdir)
 
 
 def main() -> None:

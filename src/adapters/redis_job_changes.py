@@ -26,13 +26,14 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from adapters.background import BackgroundTask
 from domain.job_changes import Wake
 from domain.key_limits import DEFAULT_MAX_WAITERS_PER_KEY, KeySlots, TooManyWaiters
 
@@ -73,13 +74,34 @@ async def publish_change(
     )
 
 
+class ChangeListener(Protocol):
+    """Told of every change the hub hears and of the subscription's ups and downs (the job
+    cache, adapters/cached_jobs.py): between `unsubscribed` and `subscribed` nothing can be
+    trusted to be current."""
+
+    def job_changed(self, job_id: str, version: int, dequeued: bool) -> None: ...
+
+    def subscribed(self) -> None: ...
+
+    def unsubscribed(self) -> None: ...
+
+
+def _time_out(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _Waiter:
-    __slots__ = ("_event", "_queue_moved", "_queue_watchers", "_resubscribed", "_version", "job_id")
+    # A bare future and a timer rather than `wait_for(event.wait())`: that wraps every wait in
+    # a Task of its own, which is most of what a wake-up costs when thousands wake at once.
+    __slots__ = ("_future", "_pending", "_queue_moved", "_queue_watchers", "_resubscribed",
+                 "_version", "job_id")  # fmt: skip
 
     def __init__(self, job_id: str, queue_watchers: set[_Waiter]) -> None:
         self.job_id = job_id
         self._queue_watchers = queue_watchers  # the hub's: a queue move wakes only these
-        self._event = asyncio.Event()
+        self._future: asyncio.Future[None] | None = None
+        self._pending = False
         self._version: int | None = None
         self._queue_moved = False
         self._resubscribed = False
@@ -95,16 +117,25 @@ class _Waiter:
             self._version = version
         self._queue_moved |= queue
         self._resubscribed |= resub
-        self._event.set()
+        self._pending = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
 
     async def changed(self, within: float | None) -> Wake | None:
-        if not self._event.is_set():
+        if not self._pending:
+            loop = asyncio.get_running_loop()
+            future = self._future = loop.create_future()
+            timer = None if within is None else loop.call_later(within, _time_out, future)
             try:
-                await asyncio.wait_for(self._event.wait(), within)
-            except TimeoutError:
-                return None
-        self._event.clear()
+                await future
+            finally:
+                self._future = None
+                if timer is not None:
+                    timer.cancel()
+            if not self._pending:
+                return None  # timed out
         wake = Wake(self._version, self._queue_moved, self._resubscribed)
+        self._pending = False
         self._version, self._queue_moved, self._resubscribed = None, False, False
         return wake
 
@@ -126,8 +157,10 @@ class RedisJobChanges:
         ping_timeout: float = 5.0,
         backoff_base: float = 0.1,
         backoff_max: float = 5.0,
+        listeners: Sequence[ChangeListener] = (),
     ) -> None:
         self._client = client
+        self._listeners = tuple(listeners)
         self.channel = changes_channel(prefix)
         self._slots = KeySlots(max_waiters_per_key, TooManyWaiters)
         self._ping_interval = ping_interval
@@ -136,7 +169,7 @@ class RedisJobChanges:
         self._by_job: dict[str, set[_Waiter]] = {}
         self._queue_watchers: set[_Waiter] = set()
         self._subscribed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("job-changes", self._run)
         self.subscriptions = 0  # how many times we (re)subscribed: 1 in a healthy life
 
     @property
@@ -151,17 +184,13 @@ class RedisJobChanges:
         """Start listening; wait up to `ready_timeout` for the first subscription. Past that
         the hub keeps retrying in the background (waiters still work: they time out, and are
         all woken once it subscribes)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="job-changes")
+        self._task.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), ready_timeout)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.aclose()
+        self._unsubscribed()
         self._wake_all()  # let every waiter re-read and finish rather than sleep to its timeout
 
     @contextlib.asynccontextmanager
@@ -184,6 +213,8 @@ class RedisJobChanges:
             log.warning("ignored a job change payload we do not understand")
             return
         job_id, version, dequeued = change
+        for listener in self._listeners:  # first: a woken waiter's read must not hit the old
+            listener.job_changed(job_id, version, dequeued)
         for waiter in self._by_job.get(job_id, ()):
             waiter.note(version)
         if dequeued:
@@ -198,7 +229,14 @@ class RedisJobChanges:
     def _on_subscribed(self) -> None:
         self.subscriptions += 1
         self._subscribed.set()
+        for listener in self._listeners:
+            listener.subscribed()
         self._wake_all()
+
+    def _unsubscribed(self) -> None:
+        self._subscribed.clear()
+        for listener in self._listeners:
+            listener.unsubscribed()
 
     async def _run(self) -> None:
         base, cap = self._backoff
@@ -212,7 +250,7 @@ class RedisJobChanges:
             except (RedisError, OSError) as exc:
                 log.warning("job change subscription lost (%s); resubscribing", type(exc).__name__)
             finally:
-                self._subscribed.clear()
+                self._unsubscribed()
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             # A subscription that worked resets the backoff; failing to subscribe grows it.

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from adapters.cached_jobs import CachingJobStore, CachingQueuePlaces, JobCaches
 from adapters.celery_queue import CeleryPublisher, RelayedJobQueue
 from adapters.key_cache import KeyCachingQuotaProvider
 from adapters.metered import MeteredJobAdmission, MeteredJobStore, MeteredQuotaProvider
@@ -258,16 +259,20 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     operators, close_operators = build_operators(settings, client, clock)
     # One subscription per process, on a client of its own: it keeps its connection for life.
     subscriber = subscriber_client(settings.require_redis())
-    changes = RedisJobChanges(subscriber, max_waiters_per_key=settings.max_waiters_per_key)
+    # Job reads (polls, woken waiters) through a cache the change notifications keep honest.
+    caches = JobCaches()
+    changes = RedisJobChanges(
+        subscriber, max_waiters_per_key=settings.max_waiters_per_key, listeners=[caches]
+    )
+    cached_jobs = CachingJobStore(MeteredJobStore(jobs, metrics), caches.jobs)
     # Deadlines hold even while no worker is alive: each API process enforces them too.
-    metered_jobs = MeteredJobStore(jobs, metrics)
-    enforce = EnforceDeadlines(jobs, metered_jobs, quota, clock)
+    enforce = EnforceDeadlines(jobs, cached_jobs, quota, clock)
     deadline_watch = Periodic("deadline enforcement", enforce, every=DEADLINE_CHECK_SECONDS)
 
     return bind_api(
         settings,
         quota=quota,
-        jobs=metered_jobs,
+        jobs=cached_jobs,
         queue=admitted_is_queued or relay,
         images=build_image_store(settings),
         idempotency=RedisIdempotencyStore(client),
@@ -279,7 +284,7 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         credit_alerts=credit_alerts(settings, client, webhook_log, clock, kick),
         kick=kick,
         changes=changes,
-        places=RedisQueuePlaces(client, clock),
+        places=CachingQueuePlaces(RedisQueuePlaces(client, clock), caches.places),
         starters=(changes.start, deadline_watch.start),
         closers=(
             deadline_watch.aclose, changes.aclose, relay.aclose, quota.aclose, close_operators,

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.lifecycle_support import BODY, bearer, mint, submit, valkey_commands
+from tests.e2e.quiet import until_quiet
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.anyio
@@ -38,17 +39,9 @@ async def _stream(
     return None if last is None else last.split('"status":"', 1)[1].split('"', 1)[0]
 
 
-async def _settled(stack: Stack, timeout: float = 60.0) -> None:
+async def _settled(stack: Stack) -> None:
     """Until Valkey goes quiet: every waiter has made its first read and sleeps."""
-    deadline = time.monotonic() + timeout
-    before = valkey_commands(stack)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        now = valkey_commands(stack)
-        if now - before < 30:
-            return
-        before = now
-    raise AssertionError("Valkey never went quiet")
+    await until_quiet(lambda: valkey_commands(stack), below=30)
 
 
 async def test_a_thousand_waiters_cost_no_commands_and_all_learn_the_end(make_stack) -> None:  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ from entrypoints.http import (
 from entrypoints.http.allow import point_options_at_their_routes
 from entrypoints.http.auth import TRUSTED_PROXIES_STATE, KeyCookies
 from entrypoints.http.client_address import parse_networks
-from entrypoints.http.deps import dependencies
+from entrypoints.http.deps import QUOTA_HEADERS_STATE, dependencies
 from entrypoints.http.observability import RequestIdEcho, RequestObservability
 from entrypoints.http.observability import metrics as metrics_route
 from entrypoints.http.problems import exception_handlers
@@ -107,7 +107,12 @@ def create_app(
         exception_handlers=exception_handlers(quota_headers),
         on_startup=[start, describe_deployment],
         on_shutdown=[stop],
-        state=State({TRUSTED_PROXIES_STATE: parse_networks(settings.trusted_proxies)}),
+        state=State(
+            {
+                TRUSTED_PROXIES_STATE: parse_networks(settings.trusted_proxies),
+                QUOTA_HEADERS_STATE: quota_headers,  # for the poll, which takes no dependencies
+            }
+        ),
         openapi_config=OpenAPIConfig(
             title="imagegate",
             version="0.1.0",

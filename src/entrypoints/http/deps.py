@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -16,9 +16,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Dependency
 
-from domain.api_keys import Authenticate, Caller
+from domain.api_keys import Caller
 from domain.job_waiting import MAX_WAIT_SECONDS
-from domain.key_limits import KeyConcurrencyLimiter
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
 
@@ -42,6 +41,7 @@ def _value(value: object) -> Provide:
 
 
 _SLOT = "key_slot"
+QUOTA_HEADERS_STATE = "quota_headers"  # the app's QuotaHeaders, in its state
 
 
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE | re.ASCII)
@@ -63,22 +63,27 @@ def _waits(request: AnyRequest) -> bool:
     return request.url.path.endswith("/events") or prefer_wait(request) is not None
 
 
-async def provide_caller(
-    request: AnyRequest,
-    authenticate: Authenticate,
-    key_limiter: KeyConcurrencyLimiter,
-    waiter_limiter: KeyConcurrencyLimiter,
-) -> AsyncIterator[Caller]:
+@asynccontextmanager
+async def caller_of(request: AnyRequest, container: ApiContainer) -> AsyncIterator[Caller]:
     """Authenticate without spending: a zero-cost verify resolves the key to its id. The
     request then holds one of its key's concurrent-request slots (429 past the cap) until it
     ends or starts waiting (`release_key_slot`). A request that is going to wait (an event
     stream, `Prefer: wait`) takes its slot from the waiters' high cap, so a burst of a key's
     waiters is never refused by the low cap meant for ordinary requests."""
-    caller = await authenticate(require_credential(request).key)
-    limiter = waiter_limiter if _waits(request) else key_limiter
+    caller = await container.authenticate(require_credential(request).key)
+    limiter = container.waiter_limiter if _waits(request) else container.key_limiter
     async with AsyncExitStack() as slot:
         await slot.enter_async_context(limiter.slot(caller.key_id))
         request.state[_SLOT] = slot
+        yield caller
+
+
+async def provide_caller(request: AnyRequest, state: State) -> AsyncIterator[Caller]:
+    """The `caller` dependency (`caller_of`). It takes what it uses from the container rather
+    than as dependencies of its own: Litestar resolves the dependencies of one level side by
+    side in an anyio task group per request, which cost a poll more than its own work
+    (`python -m bench.profile poll`); the poll route, the hottest, takes none at all."""
+    async with caller_of(request, state.container) as caller:
         yield caller
 
 

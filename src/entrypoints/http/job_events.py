@@ -1,6 +1,6 @@
-"""The job event stream behind `GET /v1/jobs/{id}/events`, as an async generator of Litestar
-`ServerSentEventMessage`s: wrap it in `litestar.response.ServerSentEvent` in the route, after
-the owner-scoped 404 (a stream that has started cannot turn into a 404).
+"""The job event stream behind `GET /v1/jobs/{id}/events`, as an async generator of
+`JobEvent`s (Litestar `ServerSentEventMessage`s whose bytes are made once): the route streams
+their `encode()` after the owner-scoped 404 (a stream that has started cannot turn into a 404).
 
     event: job
     id: 7            the job's version; `7-2` is the second queue-position update at version 7
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from litestar.response import ServerSentEventMessage
 
@@ -36,12 +36,21 @@ _EVENT_ID = re.compile(r"([0-9]{1,18})(?:-([0-9]{1,9}))?", re.ASCII)
 @dataclass(frozen=True, slots=True)
 class JobSnapshot:
     """What the stream needs of a job: its version, whether it is over, whether its queue
-    position can still move, and its resource JSON."""
+    position can still move, and its resource JSON. The streams of one job woken by one change
+    share one snapshot (entrypoints/http/job_stream.py), so its event is encoded once."""
 
     version: int
     terminal: bool
     queued: bool
-    body: str
+    body: str | bytes
+    _shared: list[JobEvent] = field(default_factory=list, compare=False, repr=False)
+
+    def event(self, event_id: EventId) -> JobEvent:
+        if event_id.update:  # a queue move: its id is the stream's own
+            return JobEvent.of(event_id, self.body)
+        if not self._shared:
+            self._shared.append(JobEvent.of(event_id, self.body, last=self.terminal))
+        return self._shared[0]
 
 
 ReadJob = Callable[[], Awaitable[JobSnapshot | None]]  # None: the job is gone (expired)
@@ -64,19 +73,34 @@ def parse_event_id(raw: str | None) -> EventId | None:
     return EventId(int(match.group(1)), int(match.group(2) or 0))
 
 
-def _job_event(event_id: EventId, body: str) -> ServerSentEventMessage:
-    return ServerSentEventMessage(data=body, event="job", id=str(event_id))
+@dataclass
+class JobEvent(ServerSentEventMessage):
+    """A message whose bytes are made once (Litestar's `encode` rebuilds them every call)."""
+
+    frame: bytes = b""
+    last: bool = False  # the terminal event: the stream ends with it
+
+    @classmethod
+    def of(cls, event_id: EventId, body: str | bytes, *, last: bool = False) -> JobEvent:
+        data = body.decode() if isinstance(body, bytes) else body
+        # The body is one line of JSON: no line break to split, so the frame is one write.
+        frame = f"id: {event_id}{_SEP}event: job{_SEP}data: {data}{_SEP}{_SEP}".encode()
+        return cls(data=data, event="job", id=str(event_id), frame=frame, last=last)
+
+    def encode(self) -> bytes:
+        return self.frame
 
 
-PING = ServerSentEventMessage(data=None, comment="ping")
+_SEP = "\r\n"
+PING = JobEvent(data=None, comment="ping", frame=f": ping{_SEP}{_SEP}".encode())
 
 
 class _Stream:
     def __init__(self, resume: EventId | None) -> None:
         self.sent = resume  # the newest id the client has
-        self.body: str | None = None  # the body it has, when sent on this stream
+        self.body: str | bytes | None = None  # the body it has, when sent on this stream
 
-    def next_event(self, job: JobSnapshot) -> ServerSentEventMessage | None:
+    def next_event(self, job: JobSnapshot) -> JobEvent | None:
         sent = self.sent
         if sent is None or job.version > sent.version:
             event_id = EventId(job.version)
@@ -85,7 +109,7 @@ class _Stream:
         else:
             return None  # seen already (or a read older than what the client has)
         self.sent, self.body = event_id, job.body
-        return _job_event(event_id, job.body)
+        return job.event(event_id)
 
     def ended(self, job: JobSnapshot) -> bool:
         return job.terminal and self.sent is not None and self.sent.version >= job.version
@@ -109,7 +133,7 @@ async def job_events(
     last_event_id: str | None = None,
     ping_every: float = PING_EVERY_SECONDS,
     position_interval: float = POSITION_INTERVAL_SECONDS,
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[JobEvent, None]:
     """The events of one job for its owner. Raises `TooManyWaiters` before the first event
     when the key holds too many waiters, so call `anext` once before starting the response
     if the 429 must be a status rather than a closed stream."""

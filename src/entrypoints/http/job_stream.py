@@ -1,37 +1,42 @@
 """`GET /v1/jobs/{id}/events`: the job as it changes, as Server-Sent Events (the generator is
 entrypoints/http/job_events.py). The owner check, and the waiter cap's 429, come before the
-first byte: a stream that has started cannot turn into a status."""
+first byte: a stream that has started cannot turn into a status.
+
+The streams of one job woken by one change read it through the job cache (one Redis read for
+all of them, adapters/cached_jobs.py) and share its snapshot, so its event's bytes are made
+once; the bytes go out through `EventStream` (Litestar's `ServerSentEvent` would re-encode
+every message and start each stream with a hop to a thread)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncGenerator
 
-import msgspec
 from litestar import get
-from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from domain.api_jobs import GetJob
-from domain.api_keys import Caller
 from domain.errors import JobNotFound
-from domain.job_changes import JobChanges
-from domain.job_progress import JobProgress
 from domain.models import JobStatus
+from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest
-from entrypoints.http.deps import AS_GIVEN, release_key_slot
-from entrypoints.http.job_events import JobSnapshot, job_events
+from entrypoints.http.deps import caller_of, release_key_slot
+from entrypoints.http.event_stream import EventStream
+from entrypoints.http.job_bodies import ByJob, job_json
+from entrypoints.http.job_events import JobEvent, JobSnapshot, job_events
 from entrypoints.http.openapi_docs import documented
-from entrypoints.http.schemas import job_out
 
-_encode = msgspec.json.Encoder().encode
+_SNAPSHOTS: ByJob[JobSnapshot] = ByJob()
+_END = JobEvent(data=None, comment="end", frame=b": end\r\n\r\n", last=True)
+_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
 async def _then(
-    first: ServerSentEventMessage, rest: AsyncIterator[ServerSentEventMessage]
-) -> AsyncIterator[ServerSentEventMessage]:
-    yield first
-    async for event in rest:
-        yield event
+    first: JobEvent, rest: AsyncGenerator[JobEvent, None]
+) -> AsyncGenerator[JobEvent, None]:
+    try:
+        yield first
+        async for event in rest:
+            yield event
+    finally:
+        await rest.aclose()
 
 
 @get(
@@ -46,35 +51,40 @@ async def _then(
         media_types=("text/event-stream",),
     ),
 )
-async def job_event_stream(
-    request: AnyRequest,
-    job_id: str,
-    caller: Caller,
-    get_job: GetJob,
-    job_progress: JobProgress,
-    changes: Annotated[JobChanges, AS_GIVEN],
-) -> ServerSentEvent:
+async def job_event_stream(request: AnyRequest, job_id: str) -> EventStream:
     """The job as Server-Sent Events: `event: job`, `id: <version>`, `data: <job>` on connect
     and on every change (ids strictly increase), a `: ping` comment every 15 s, and the end of
     the stream after the terminal event. Send `Last-Event-ID` to resume without repeats."""
-    owner = caller.key_id
-    await get_job(job_id, owner=owner)  # another key's job: 404 before any stream starts
+    # No dependencies, as the poll (entrypoints/http/deps.py, provide_caller).
+    container: ApiContainer = request.app.state.container
+    get_job, job_progress = container.get_job, container.job_progress
+    async with caller_of(request, container) as caller:
+        owner = caller.key_id
+        await get_job(job_id, owner=owner)  # another key's job: 404 before any stream starts
+        await release_key_slot(request)  # a stream is a waiter: the waiter cap applies instead
 
     async def read() -> JobSnapshot | None:
         try:
             job = await get_job(job_id, owner=owner)
         except JobNotFound:
             return None  # expired meanwhile: the stream ends
-        body = _encode(job_out(job, await job_progress(job))).decode()
-        return JobSnapshot(job.version, job.status.terminal, job.status is JobStatus.QUEUED, body)
+        progress = await job_progress(job)
+        return _SNAPSHOTS.get(
+            job,
+            progress,
+            lambda: JobSnapshot(
+                job.version,
+                job.status.terminal,
+                job.status is JobStatus.QUEUED,
+                job_json(job, progress),
+            ),
+        )
 
-    await release_key_slot(request)  # a stream is a waiter: the waiter cap applies instead
     events = job_events(
-        changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
+        container.changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
     )
     try:
         first = await anext(events)  # TooManyWaiters here is still a 429
     except StopAsyncIteration:
-        first = ServerSentEventMessage(data=None, comment="end")  # the client had seen the end
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return ServerSentEvent(_then(first, events), headers=headers)
+        first = _END  # the client had seen the end already
+    return EventStream(_then(first, events), headers=_HEADERS)

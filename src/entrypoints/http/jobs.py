@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import Response, get, post
+from litestar import MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration, Submitted
+from domain.api_jobs import CancelJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
 from domain.deadlines import CANCEL_AFTER_HEADER, resolve_deadline
 from domain.job_progress import JobProgress
@@ -20,11 +20,17 @@ from domain.key_limits import TooManyWaiters
 from domain.models import Job
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
-from entrypoints.http.deps import prefer_wait, release_key_slot
+from entrypoints.http.deps import (
+    QUOTA_HEADERS_STATE,
+    caller_of,
+    prefer_wait,
+    release_key_slot,
+)
 from entrypoints.http.examples import JOB_EXAMPLE, REQUEST_EXAMPLE
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from entrypoints.http.idempotency import fingerprint, idempotent
+from entrypoints.http.job_bodies import job_json
 from entrypoints.http.observability import COUNTS_SUBMISSIONS, record_accepted, request_id_of
 from entrypoints.http.openapi_docs import documented
 from entrypoints.http.quota_headers import QuotaHeaders
@@ -180,28 +186,28 @@ async def create_generation(
         example=JOB_EXAMPLE,
     ),
 )
-async def read_job(
-    request: AnyRequest,
-    job_id: str,
-    caller: Caller,
-    get_job: GetJob,
-    await_job: AwaitJob,
-    job_progress: JobProgress,
-    quota_headers: QuotaHeaders,
-) -> Response[JobOut]:
+async def read_job(request: AnyRequest, job_id: str) -> Response[JobOut]:
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
-    job = await get_job(job_id, owner=caller.key_id)
-    headers = _job_headers(job)
-    wait = prefer_wait(request)
-    if wait is not None and not job.status.terminal:
-        await release_key_slot(request)  # a waiter counts against the waiter cap instead
-        job = await await_job(job, wait)
-        headers = {**_job_headers(job), **_applied(wait)}
-    charge = caller.charge
-    return Response(
-        job_out(job, await job_progress(job)),
+    # No dependencies: Litestar would resolve them in an anyio task group on every poll, the
+    # route clients call most (entrypoints/http/deps.py, provide_caller).
+    container: ApiContainer = request.app.state.container
+    async with caller_of(request, container) as caller:
+        job = await container.get_job(job_id, owner=caller.key_id)
+        headers = _job_headers(job)
+        wait = prefer_wait(request)
+        if wait is not None and not job.status.terminal:
+            await release_key_slot(request)  # a waiter counts against the waiter cap instead
+            job = await container.await_job(job, wait)
+            headers = {**_job_headers(job), **_applied(wait)}
+        charge, quota_headers = caller.charge, request.app.state[QUOTA_HEADERS_STATE]
+        # The bytes are shared by every answer about this job record (http/job_bodies.py).
+        body = job_json(job, await container.job_progress(job))
+    answer = Response(
+        body,
+        media_type=MediaType.JSON,
         headers={**headers, **quota_headers(charge.remaining, charge.refill)},
     )
+    return cast("Response[JobOut]", answer)
 
 
 @get(

@@ -4,9 +4,10 @@ started and stopped with the app, and a failing round is logged and tried again 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from adapters.background import BackgroundTask
 
 log = logging.getLogger("imagegate.api")
 
@@ -16,18 +17,13 @@ class Periodic:
         self.name = name
         self._run = run
         self._every = every
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(name, self._loop)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=self.name)
+        self._task.start()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.aclose()
 
     async def _loop(self) -> None:
         while True:
