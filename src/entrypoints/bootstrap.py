@@ -11,14 +11,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from adapters.cached_jobs import CachingJobStore, CachingQueuePlaces, JobCaches
 from adapters.celery_queue import CeleryPublisher, RelayedJobQueue
 from adapters.key_cache import KeyCachingQuotaProvider
 from adapters.metered import MeteredJobAdmission, MeteredJobStore, MeteredQuotaProvider
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
-from adapters.redis_alert_dedupe import RedisAlertDedupe
 from adapters.redis_idempotency import RedisIdempotencyStore
 from adapters.redis_job_changes import RedisJobChanges
 from adapters.redis_jobs import RedisJobStore
@@ -59,12 +56,19 @@ from domain.webhook_api import (
 from domain.webhook_service import WebhookSecrets
 from domain.webhook_urls import HostResolver
 from entrypoints.celery_app import GENERATE_TASK, QUEUE, create_celery, webhook_kick
-from entrypoints.factories import async_redis, build_image_store, build_operators, build_quota
+from entrypoints.factories import (
+    async_redis,
+    build_image_store,
+    build_operators,
+    build_quota,
+    credit_alerts,
+)
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
 from entrypoints.http.idempotency import IdempotencyStore
 from entrypoints.http.ops import Probe
 from entrypoints.http.periodic import Periodic
+from entrypoints.http.route_uses import CallerCheck, JobReads, JobStreams, Submissions
 from entrypoints.settings import Settings
 
 Closer = Callable[[], Awaitable[None]]
@@ -93,9 +97,12 @@ class ApiContainer:
     job_webhooks: JobWebhooks
     await_job: AwaitJob  # `Prefer: wait` and the seed aliases
     changes: JobChanges  # the process's job change hub: every waiter's wake-ups
-    key_limiter: KeyConcurrencyLimiter  # per-key cap of concurrent non-waiting requests
-    waiter_limiter: KeyConcurrencyLimiter  # … and of waiting ones (SSE, `Prefer: wait`)
+    callers: CallerCheck  # the key behind a request, and its concurrent-request slots
     job_progress: JobProgress  # queue position and ETA for the job resource
+    # The busiest routes' uses, one value each (entrypoints/http/route_uses.py says why).
+    submissions: Submissions
+    job_reads: JobReads
+    job_streams: JobStreams
     probes: Mapping[str, Probe]  # readiness: name → a call that raises when it is down
     closers: Sequence[Closer] = field(default=())  # run in order on shutdown
     starters: Sequence[Closer] = field(default=())  # run in order on startup
@@ -144,25 +151,33 @@ def bind_api(
         gate = WebhookGate(
             secrets, resolver or SystemResolver(), allow_private=settings.webhook_allow_private
         )
+    submit = SubmitGeneration(
+        admission=admission or ChargeThenRecord(quota, jobs),
+        quota=quota,
+        jobs=jobs,
+        queue=queue,
+        clock=clock,
+        job_ttl=timedelta(seconds=settings.job_ttl_seconds),
+        default_model=settings.image_model,
+        allowed_models=models,
+        pricing=catalog.pricing,
+        webhooks=gate,
+        alerts=credit_alerts,
+    )
+    get_job, authenticate = GetJob(jobs), Authenticate(quota)
+    await_job, job_progress = AwaitJob(jobs, changes), JobProgress(places, clock)
+    callers = CallerCheck(
+        authenticate,
+        key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
+        waiter_limiter=KeyConcurrencyLimiter(settings.max_waiters_per_key, TooManyWaiters),
+    )
     return ApiContainer(
-        submit=SubmitGeneration(
-            admission=admission or ChargeThenRecord(quota, jobs),
-            quota=quota,
-            jobs=jobs,
-            queue=queue,
-            clock=clock,
-            job_ttl=timedelta(seconds=settings.job_ttl_seconds),
-            default_model=settings.image_model,
-            allowed_models=models,
-            pricing=catalog.pricing,
-            webhooks=gate,
-            alerts=credit_alerts,
-        ),
-        get_job=GetJob(jobs),
+        submit=submit,
+        get_job=get_job,
         list_jobs=ListJobs(jobs),
         cancel_job=CancelJob(jobs, quota, clock),
         mint_key=MintKey(quota, catalog.self_serve),
-        authenticate=Authenticate(quota),
+        authenticate=authenticate,
         describe_key=DescribeKey(quota),
         revoke_key=RevokeKey(quota),
         quote_job=QuoteJob(quota, catalog.pricing, models),
@@ -179,11 +194,13 @@ def bind_api(
         job_webhooks=JobWebhooks(
             jobs, webhook_log or NoWebhookLog(), clock, kick or NoWebhookKick()
         ),
-        await_job=AwaitJob(jobs, changes),
+        await_job=await_job,
         changes=changes,
-        key_limiter=KeyConcurrencyLimiter(settings.max_requests_per_key),
-        waiter_limiter=KeyConcurrencyLimiter(settings.max_waiters_per_key, TooManyWaiters),
-        job_progress=JobProgress(places, clock),
+        callers=callers,
+        job_progress=job_progress,
+        submissions=Submissions(submit, await_job, job_progress, idempotency, authenticate),
+        job_reads=JobReads(callers, get_job, await_job, job_progress),
+        job_streams=JobStreams(callers, get_job, job_progress, changes),
         probes={"redis": jobs.ping, "broker": queue.ping},
         closers=closers,
         starters=starters,
@@ -192,25 +209,6 @@ def bind_api(
 
 def webhook_secrets(settings: Settings) -> WebhookSecrets:
     return WebhookSecrets(settings.webhook_signing_key, settings.operator_webhook_secret)
-
-
-def credit_alerts(
-    settings: Settings,
-    client: aioredis.Redis,
-    log: AsyncWebhookLog,
-    clock: Clock,
-    kick: WebhookKick,
-) -> CreditAlerts:
-    """The operator's credit alerts: each key's own plan's `alerts` from the plans file (the
-    charge names the key's plan); a plan without `alerts` fires none."""
-    return CreditAlerts(
-        catalog=settings.catalog,
-        dedupe=RedisAlertDedupe(client),
-        log=log,
-        operator_url=settings.operator_webhook_url,
-        clock=clock,
-        kick=kick,
-    )
 
 
 def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:

@@ -15,10 +15,13 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from adapters.fs_images import FilesystemImageStore
+from adapters.redis_alert_dedupe import RedisAlertDedupe
 from adapters.redis_pool import api_redis_client
+from domain.operator_alerts import CreditAlerts
 from domain.operator_service import OperatorService
 from domain.operators import KeyAdmin
 from domain.ports import Clock, CreditRefunder, ImageGenerator, ImageStore, QuotaProvider
+from domain.webhook_api import AsyncWebhookLog, WebhookKick
 from entrypoints.settings import ConfigError, Settings
 
 
@@ -159,3 +162,22 @@ def build_operators(
 
 async def _nothing() -> None:
     """Nothing to close: the Redis client is the caller's."""
+
+
+def credit_alerts(
+    settings: Settings,
+    client: aioredis.Redis,
+    log: AsyncWebhookLog,
+    clock: Clock,
+    kick: WebhookKick,
+) -> CreditAlerts:
+    """The operator's credit alerts: each key's own plan's `alerts` from the plans file (the
+    charge names the key's plan); a plan without `alerts` fires none."""
+    return CreditAlerts(
+        catalog=settings.catalog,
+        dedupe=RedisAlertDedupe(client),
+        log=log,
+        operator_url=settings.operator_webhook_url,
+        clock=clock,
+        kick=kick,
+    )

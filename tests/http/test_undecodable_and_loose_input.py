@@ -7,7 +7,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from entrypoints.http.deps import requested_wait
+from entrypoints.http.route_uses import requested_wait
 from entrypoints.log_context import accept_request_id
 from tests.http.conftest import ADMIN_TOKEN, Fakes, bearer, mint
 

@@ -15,13 +15,12 @@ from litestar import get
 
 from domain.errors import JobNotFound
 from domain.models import JobStatus
-from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest
-from entrypoints.http.deps import caller_of, release_key_slot
 from entrypoints.http.event_stream import EventStream
 from entrypoints.http.job_bodies import ByJob, job_json
 from entrypoints.http.job_events import JobEvent, JobSnapshot, job_events
 from entrypoints.http.openapi_docs import documented
+from entrypoints.http.route_uses import JobStreams, release_key_slot
 
 _SNAPSHOTS: ByJob[JobSnapshot] = ByJob()
 _END = JobEvent(data=None, comment="end", frame=b": end\r\n\r\n", last=True)
@@ -51,14 +50,16 @@ async def _then(
         media_types=("text/event-stream",),
     ),
 )
-async def job_event_stream(request: AnyRequest, job_id: str) -> EventStream:
+async def job_event_stream(
+    request: AnyRequest, job_id: str, job_streams: JobStreams
+) -> EventStream:
     """The job as Server-Sent Events: `event: job`, `id: <version>`, `data: <job>` on connect
     and on every change (ids strictly increase), a `: ping` comment every 15 s, and the end of
     the stream after the terminal event. Send `Last-Event-ID` to resume without repeats."""
-    # No dependencies, as the poll (entrypoints/http/deps.py, provide_caller).
-    container: ApiContainer = request.app.state.container
-    get_job, job_progress = container.get_job, container.job_progress
-    async with caller_of(request, container) as caller:
+    # One dependency, as the poll (entrypoints/http/route_uses.py).
+    uses = job_streams
+    get_job, job_progress = uses.get_job, uses.job_progress
+    async with uses.callers.hold(request) as caller:
         owner = caller.key_id
         await get_job(job_id, owner=owner)  # another key's job: 404 before any stream starts
         await release_key_slot(request)  # a stream is a waiter: the waiter cap applies instead
@@ -81,7 +82,7 @@ async def job_event_stream(request: AnyRequest, job_id: str) -> EventStream:
         )
 
     events = job_events(
-        container.changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
+        uses.changes, read, job_id, owner, last_event_id=request.headers.get("last-event-id")
     )
     try:
         first = await anext(events)  # TooManyWaiters here is still a 429

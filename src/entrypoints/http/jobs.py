@@ -7,7 +7,6 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import MediaType, Response, get, post
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
@@ -18,14 +17,8 @@ from domain.job_progress import JobProgress
 from domain.job_waiting import AwaitJob
 from domain.key_limits import TooManyWaiters
 from domain.models import Job
-from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest, require_credential
-from entrypoints.http.deps import (
-    QUOTA_HEADERS_STATE,
-    caller_of,
-    prefer_wait,
-    release_key_slot,
-)
+from entrypoints.http.deps import QUOTA_HEADERS_STATE
 from entrypoints.http.examples import JOB_EXAMPLE, REQUEST_EXAMPLE
 from entrypoints.http.guards import require_json, strict_body
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -35,6 +28,7 @@ from entrypoints.http.observability import COUNTS_SUBMISSIONS, record_accepted, 
 from entrypoints.http.openapi_docs import documented
 from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.quotes import image_request_of
+from entrypoints.http.route_uses import JobReads, Submissions, prefer_wait, release_key_slot
 from entrypoints.http.schemas import (
     CURSOR_PATTERN,
     GenerationBody,
@@ -134,17 +128,17 @@ def _with_finished_answer(docs: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 async def create_generation(
-    request: AnyRequest, data: GenerationBody, state: State, quota_headers: QuotaHeaders
+    request: AnyRequest, data: GenerationBody, submissions: Submissions
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
     submitting (and charging) again. With `Prefer: wait=N` (N ≤ 60), answers 200 with the
     finished job when it ends within N seconds, else 202 as usual."""
-    # The use cases straight from the container, not as dependencies: Litestar resolves
-    # sibling dependencies in an anyio task group, one task each — ~10 % of a submit's CPU.
-    container: ApiContainer = state.container
-    submit = container.submit
-    await_job, job_progress = container.await_job, container.job_progress
+    # One dependency, not six: Litestar resolves siblings in an anyio task group, one task
+    # each — ~10 % of a submit's CPU (entrypoints/http/route_uses.py).
+    uses = submissions
+    submit, await_job, job_progress = uses.submit, uses.await_job, uses.job_progress
+    quota_headers: QuotaHeaders = request.app.state[QUOTA_HEADERS_STATE]
     wait = prefer_wait(request)
 
     async def run() -> Response[Any]:
@@ -166,9 +160,9 @@ async def create_generation(
     if idempotency_key is None:
         return await run()
     return await idempotent(
-        container.idempotency,
+        uses.idempotency,
         api_key=require_credential(request).key,
-        authenticate=container.authenticate,
+        authenticate=uses.authenticate,
         idempotency_key=idempotency_key,
         fp=fingerprint(request.url.path, data),
         run=run,
@@ -186,22 +180,22 @@ async def create_generation(
         example=JOB_EXAMPLE,
     ),
 )
-async def read_job(request: AnyRequest, job_id: str) -> Response[JobOut]:
+async def read_job(request: AnyRequest, job_id: str, job_reads: JobReads) -> Response[JobOut]:
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
-    # No dependencies: Litestar would resolve them in an anyio task group on every poll, the
-    # route clients call most (entrypoints/http/deps.py, provide_caller).
-    container: ApiContainer = request.app.state.container
-    async with caller_of(request, container) as caller:
-        job = await container.get_job(job_id, owner=caller.key_id)
+    # One dependency, and the caller checked here: the route clients call most pays no anyio
+    # task group (entrypoints/http/route_uses.py).
+    uses = job_reads
+    async with uses.callers.hold(request) as caller:
+        job = await uses.get_job(job_id, owner=caller.key_id)
         headers = _job_headers(job)
         wait = prefer_wait(request)
         if wait is not None and not job.status.terminal:
             await release_key_slot(request)  # a waiter counts against the waiter cap instead
-            job = await container.await_job(job, wait)
+            job = await uses.await_job(job, wait)
             headers = {**_job_headers(job), **_applied(wait)}
         charge, quota_headers = caller.charge, request.app.state[QUOTA_HEADERS_STATE]
         # The bytes are shared by every answer about this job record (http/job_bodies.py).
-        body = job_json(job, await container.job_progress(job))
+        body = job_json(job, await uses.job_progress(job))
     answer = Response(
         body,
         media_type=MediaType.JSON,
