@@ -105,6 +105,12 @@ def details(results: dict[str, Any]) -> list[str]:
             f"{s['wrk_rate']:,.0f} req/s, {s['non_2xx']} non-2xx, {s['socket_errors']} socket "
             f"errors); the last in the broker {s['drain_seconds']} s after the load stopped."
         )
+    poll = results.get("poll", {})
+    if "rate" in poll:
+        lines.append(
+            f"- poll: {poll['rate']:,.0f} req/s, {poll['non_2xx']} non-2xx (a 429 is cheaper "
+            "than a poll: the run is only honest at 0)."
+        )
     if "p99_ms" in lat:
         lines.append(
             f"- submit at {lat['rate']} req/s offered for {lat['duration']} s: p50 "

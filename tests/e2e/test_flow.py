@@ -18,6 +18,17 @@ def bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
+def refunded_to(client: httpx.Client, key: str, balance: int) -> None:
+    """Wait for the key's balance to come back to `balance`: a job shows its refund claimed
+    (`credits.refunded`) a moment before the quota store has the credits back."""
+
+    def probe() -> bool:
+        answer = client.get("/v1/me", headers=bearer(key)).json()["credits"]["remaining"]
+        return int(answer) == balance
+
+    wait_until(probe, timeout=10, what=f"the balance back at {balance}")
+
+
 def mint(client: httpx.Client) -> str:
     response = client.post("/v1/keys")
     assert response.status_code == 201, response.text

@@ -44,7 +44,7 @@ COUNTS_SUBMISSIONS = {"counts_submissions": True}
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: DEBUG
 # Polls: clients repeat them every second or so. Answered ones log at DEBUG (the metrics count
 # them); a line each would cost more CPU than the poll's own Redis call.
-_QUIET_READS = frozenset({"/v1/jobs/{job_id}"})
+_QUIET_READS = frozenset({"/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events"})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
