@@ -225,3 +225,19 @@ def test_cookie_guarded_operations_declare_the_browser_headers_they_read(client:
     assert not browser & header_params(paths["/v1/me"]["get"])  # a read is not refused
     refused = client.post("/v1/keys", headers={"Origin": "https://elsewhere.example"})
     assert refused.status_code == 403
+
+
+def test_every_operation_that_holds_a_key_slot_documents_its_429(client: Client) -> None:
+    """Taking the caller (by name, or through a route bundle's CallerCheck) holds one of the
+    key's concurrent-request slots, refused with 429 `too_many_requests` past the cap."""
+    doc = document(client)
+    holding = set()
+    for route in client.app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            names = set(handler.parsed_fn_signature.parameters)
+            if names & {"caller", "job_reads", "job_streams"}:
+                path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+                holding |= {(m.lower(), path) for m in handler.http_methods}
+    assert ("get", "/v1/jobs/{job_id}") in holding and ("get", "/v1/me/usage") in holding
+    missing = sorted((m, p) for m, p in holding if "429" not in doc["paths"][p][m]["responses"])
+    assert missing == []

@@ -34,6 +34,7 @@ from entrypoints.http.observability import RequestIdEcho, RequestObservability
 from entrypoints.http.observability import metrics as metrics_route
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.quota_headers import QuotaHeaders
+from entrypoints.http.route_uses import ReleaseKeySlots
 from entrypoints.http.security_headers import add_security_headers
 from entrypoints.settings import Settings
 
@@ -94,7 +95,7 @@ def create_app(
             *playground.ROUTES,
             *webhooks.ROUTES,
         ],
-        middleware=[RequestObservability(metrics)],
+        middleware=[RequestObservability(metrics), ReleaseKeySlots()],
         before_send=[RequestIdEcho(metrics), add_security_headers],
         dependencies=dependencies(
             clock=clock,

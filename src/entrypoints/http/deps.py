@@ -6,7 +6,6 @@ the ApiContainer's fields, resolved from the container built on startup.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import fields
 from typing import Any
 
@@ -40,12 +39,13 @@ def _value(value: object) -> Provide:
 QUOTA_HEADERS_STATE = "quota_headers"  # the app's QuotaHeaders, in its state
 
 
-async def provide_caller(request: AnyRequest, state: State) -> AsyncIterator[Caller]:
-    """The `caller` dependency (`CallerCheck.hold`). It takes the check from the container
-    rather than as a dependency of its own: Litestar resolves a level's dependencies side by
-    side in an anyio task group per request (entrypoints/http/route_uses.py)."""
-    async with state.container.callers.hold(request) as caller:
-        yield caller
+async def provide_caller(request: AnyRequest, state: State) -> Caller:
+    """The `caller` dependency (`CallerCheck.take`; `ReleaseKeySlots` gives its slot back).
+    It takes the check from the container rather than as a dependency of its own: Litestar
+    resolves a level's dependencies side by side in an anyio task group per request
+    (entrypoints/http/route_uses.py)."""
+    container: ApiContainer = state.container
+    return await container.callers.take(request)
 
 
 def dependencies(**values: object) -> dict[str, Provide]:

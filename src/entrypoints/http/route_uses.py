@@ -16,6 +16,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
 from domain.api_jobs import GetJob, SubmitGeneration
 from domain.api_keys import Authenticate, Caller
 from domain.job_changes import JobChanges
@@ -53,27 +57,55 @@ class CallerCheck:
     key_limiter: KeyConcurrencyLimiter  # per-key cap of concurrent non-waiting requests
     waiter_limiter: KeyConcurrencyLimiter  # … and of waiting ones (SSE, `Prefer: wait`)
 
-    @asynccontextmanager
-    async def hold(self, request: AnyRequest) -> AsyncIterator[Caller]:
+    async def take(self, request: AnyRequest) -> Caller:
         """Authenticate without spending: a zero-cost verify resolves the key to its id. The
         request then holds one of its key's concurrent-request slots (429 past the cap) until
-        it ends or starts waiting (`release_key_slot`). A request that is going to wait (an
-        event stream, `Prefer: wait`) takes its slot from the waiters' high cap, so a burst of
-        a key's waiters is never refused by the low cap meant for ordinary requests."""
+        it ends (`ReleaseKeySlots`) or starts waiting (`release_key_slot`). A request that is
+        going to wait (an event stream, `Prefer: wait`) takes its slot from the waiters' high
+        cap, so a burst of a key's waiters is never refused by the low cap meant for ordinary
+        requests."""
         caller = await self.authenticate(require_credential(request).key)
         limiter = self.waiter_limiter if _waits(request) else self.key_limiter
-        async with AsyncExitStack() as slot:
-            await slot.enter_async_context(limiter.slot(caller.key_id))
-            request.state[_SLOT] = slot
+        slot = AsyncExitStack()
+        await slot.enter_async_context(limiter.slot(caller.key_id))
+        request.state[_SLOT] = slot
+        return caller
+
+    @asynccontextmanager
+    async def hold(self, request: AnyRequest) -> AsyncIterator[Caller]:
+        """`take`, given back when the block ends."""
+        caller = await self.take(request)
+        try:
             yield caller
+        finally:
+            await release_key_slot(request)
 
 
 async def release_key_slot(request: AnyRequest) -> None:
     """The request is about to wait (long-poll, SSE): waiters hold no Redis connection and
     have their own, higher cap, so give the concurrent-request slot back now."""
-    slot: AsyncExitStack | None = request.state.pop(_SLOT, None)
+    await _release(request.scope)
+
+
+async def _release(scope: Scope) -> None:
+    slot: AsyncExitStack | None = scope.get("state", {}).pop(_SLOT, None)
     if slot is not None:
         await slot.aclose()
+
+
+class ReleaseKeySlots(ASGIMiddleware):
+    """However a request ends, its key slot is given back. Not left to the `caller`
+    dependency's own cleanup: when a dependency resolved after it fails (a 422 from a query
+    parameter's parser), Litestar never closes the ones it had resolved, and the key would lose
+    that slot for good — 32 such answers and it is refused everything."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            await _release(scope)
 
 
 @dataclass(frozen=True, slots=True)

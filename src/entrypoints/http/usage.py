@@ -26,7 +26,7 @@ Cursor = Annotated[
     str | None,
     Parameter(pattern=STREAM_ID_PATTERN, description="The `next_cursor` of the previous page."),
 ]
-USAGE_DOCS = documented(auth=True, errors=(422, 503), example=LEDGER_EXAMPLE)
+USAGE_DOCS = documented(auth=True, errors=(422, 429, 503), example=LEDGER_EXAMPLE)
 
 
 @dataclass(frozen=True, slots=True)

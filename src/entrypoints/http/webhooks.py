@@ -41,7 +41,7 @@ class DeliveryList(msgspec.Struct):
     tags=["webhooks"],
     **documented(
         auth=True,
-        errors=(422, 503),
+        errors=(422, 429, 503),
         headers={200: ("Cache-Control",)},
         example={"key": "whsec_RXhhbXBsZU5vdEFSZWFsU2VjcmV0MDA="},
     ),
@@ -57,7 +57,7 @@ async def webhook_secret(
 @get(
     "/v1/jobs/{job_id:str}/webhooks",
     tags=["webhooks"],
-    **documented(auth=True, errors=(404, 503), example=DELIVERIES_EXAMPLE),
+    **documented(auth=True, errors=(404, 429, 503), example=DELIVERIES_EXAMPLE),
 )
 async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -> DeliveryList:
     """The job's webhook deliveries, each with every attempt (time, status or error,
@@ -70,7 +70,7 @@ async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -
     "/v1/jobs/{job_id:str}/webhooks/{delivery_id:str}/redeliver",
     status_code=202,
     tags=["webhooks"],
-    **documented(auth=True, errors=(403, 404, 503)),
+    **documented(auth=True, errors=(403, 404, 429, 503)),
 )
 async def redeliver(
     job_id: str, delivery_id: str, caller: Caller, job_webhooks: JobWebhooks
