@@ -38,7 +38,9 @@ class DieBeforeEnqueue:
 def crash_before_enqueue(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
     container = build_api(settings, clock=clock, metrics=metrics)
     submit = dataclasses.replace(container.submit, queue=DieBeforeEnqueue(container.submit.queue))
-    return dataclasses.replace(container, submit=submit)
+    # The submit route takes the use case from its bundle; the seed aliases by name.
+    submissions = dataclasses.replace(container.submissions, submit=submit)
+    return dataclasses.replace(container, submit=submit, submissions=submissions)
 
 
 if __name__ == "__main__":
