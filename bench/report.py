@@ -125,8 +125,8 @@ def machine() -> dict[str, Any]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    if isinstance(value, int):  # a count (waiters)
-        return f"{value:,}"
+    if unit == "" and value >= 100:  # a count (waiters), not a ratio
+        return f"{value:,.0f}"
     if unit in {"", "x"}:
         return f"{value:.2f}{unit}"
     if unit == "req/s" or value >= 1000:
