@@ -29,6 +29,15 @@ def job_state(client: httpx.Client, key: str, job_id: str) -> dict[str, object]:
     return dict(client.get(f"/v1/jobs/{job_id}", headers=bearer(key)).json())
 
 
+def succeeded(client: httpx.Client, key: str, job_id: str, *, what: str) -> dict[str, object]:
+    """The job once it has succeeded (waiting up to a minute for it)."""
+    return wait_until(
+        lambda: (state := job_state(client, key, job_id))["status"] == "succeeded" and state,
+        timeout=60,
+        what=what,
+    )
+
+
 def remaining(client: httpx.Client, key: str) -> int:
     return int(client.get("/v1/me", headers=bearer(key)).json()["credits"]["remaining"])
 
@@ -52,11 +61,7 @@ def test_worker_killed_mid_generation_the_job_still_succeeds_charged_once(
         stack.kill("doomed")
         assert job_state(client, key, job_id)["status"] == "running"
         stack.start_worker("rescuer")
-        done = wait_until(
-            lambda: (state := job_state(client, key, job_id))["status"] == "succeeded" and state,
-            timeout=60,
-            what="the job to succeed on the new worker",
-        )
+        done = succeeded(client, key, job_id, what="the job to succeed on the new worker")
         assert done["attempts"] == 2
         assert done["credits"] == {"charged": 1, "refunded": 0}
         assert remaining(client, key) == 9
@@ -129,13 +134,7 @@ def test_api_killed_between_charge_and_enqueue_the_job_still_runs_once(
         assert [job["status"] for job in jobs] == ["queued"]
         assert remaining(client, key) == 9
         stack.start_worker()
-        done = wait_until(
-            lambda: (
-                (state := job_state(client, key, jobs[0]["id"]))["status"] == "succeeded" and state
-            ),
-            timeout=60,
-            what="the swept job to succeed",
-        )
+        done = succeeded(client, key, jobs[0]["id"], what="the swept job to succeed")
         assert done["credits"] == {"charged": 1, "refunded": 0}
         assert remaining(client, key) == 9
         assert ("enqueued 1" in stack.log("worker")) is (broker == "separate")
@@ -183,11 +182,7 @@ def test_a_worker_stalled_past_its_lease_cannot_spoil_the_job_that_was_taken_ove
         )
         if first_finishes_first:
             assert job_state(client, key, job_id)["status"] == "running"
-        done = wait_until(
-            lambda: (state := job_state(client, key, job_id))["status"] == "succeeded" and state,
-            timeout=60,
-            what="the job to succeed",
-        )
+        done = succeeded(client, key, job_id, what="the job to succeed")
         assert done["attempts"] == 2
         assert done["credits"] == {"charged": 2, "refunded": 0}
         assert remaining(client, key) == 8
