@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from domain.errors import InvalidWebhookUrl
 from domain.webhook_delivery import SendResult
 from domain.webhook_urls import HostResolver, IPAddress, check_address, literal_address
-from domain.webhooks import InvalidWebhookUrl
 
 log = logging.getLogger("imagegate.webhooks")
 

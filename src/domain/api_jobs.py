@@ -13,7 +13,13 @@ from datetime import timedelta
 
 from domain.admission import refund_quietly
 from domain.api_keys import raise_for_refusal
-from domain.errors import JobNotCancelable, JobNotFound, QueueUnavailable, StoreUnavailable
+from domain.errors import (
+    JobNotCancelable,
+    JobNotFound,
+    QueueUnavailable,
+    StoreUnavailable,
+    WebhooksDisabled,
+)
 from domain.models import Charge, ImageRequest, Job, JobDraft
 from domain.operator_alerts import CreditAlerts
 from domain.ports import Clock, JobAdmission, JobQueue, JobStore, QuotaProvider
@@ -21,7 +27,6 @@ from domain.pricing import FLAT, Pricing
 from domain.refunds import refund_job_via_api
 from domain.validation import validate_request
 from domain.webhook_api import WebhookGate, with_webhook
-from domain.webhooks import WebhooksDisabled
 
 log = logging.getLogger("imagegate.domain")
 

@@ -10,9 +10,15 @@ from datetime import datetime
 from typing import NoReturn
 
 from domain import credits
-from domain.errors import InvalidKey, QuotaExceeded, RateLimited
+from domain.errors import (
+    InvalidKey,
+    KeyDisabled,
+    KeyExpired,
+    QuotaExceeded,
+    RateLimited,
+    SelfServeDisabled,
+)
 from domain.models import Charge, IssuedKey, KeyInfo, KeyStatus, Plan
-from domain.operator_errors import KeyDisabled, KeyExpired, SelfServeDisabled
 from domain.ports import QuotaProvider
 
 

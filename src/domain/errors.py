@@ -19,19 +19,21 @@ class DomainError(Exception):
 
 
 class InvalidRequest(DomainError):
+    """`field` names what is wrong (a subclass may fix it; a raiser may say it)."""
+
     code = "invalid_request"
     message = "The request is not valid."
+    field: str | None = None
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.field = field
+        if field is not None:
+            self.field = field
 
 
 class InvalidCursor(InvalidRequest):
     message = "cursor is not valid."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message, field="cursor")
+    field = "cursor"
 
 
 class Unauthenticated(DomainError):
@@ -113,6 +115,53 @@ class QueueUnavailable(DomainError):
 class StoreUnavailable(DomainError):
     code = "store_unavailable"
     message = "The job store is unavailable. Try again shortly."
+
+
+# Operator use cases and key states (issue 12); KeyNotFound has its own 404 at the edge.
+
+
+class KeyNotFound(DomainError):
+    code = "key_not_found"
+    message = "No key with this id."
+
+
+class SelfServeDisabled(Forbidden):
+    code = "self_serve_disabled"
+    message = "Keys are issued by the operator here: no plan is self-serve."
+
+
+class KeyDisabled(InvalidKey):
+    code = "key_disabled"
+    message = "This API key is disabled."
+
+
+class KeyExpired(InvalidKey):
+    code = "key_expired"
+    message = "This API key has expired."
+
+
+class UnknownPlan(InvalidRequest):
+    code = "unknown_plan"
+    message = "No such plan."
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No plan named {name!r}.", field="plan")
+        self.name = name
+
+
+# Webhook subscriptions: each names its field.
+
+
+class InvalidWebhookUrl(InvalidRequest):
+    code = "invalid_webhook_url"
+    message = "The webhook URL is not allowed."
+    field = "webhook.url"
+
+
+class WebhooksDisabled(InvalidRequest):
+    code = "webhooks_disabled"
+    message = "Webhooks are not enabled on this server (no WEBHOOK_SIGNING_KEY)."
+    field = "webhook"
 
 
 # Generation failures, raised by ImageGenerator adapters.

@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from domain.errors import InvalidRequest
+from domain.errors import InvalidRequest, KeyNotFound, SelfServeDisabled
 from domain.models import IssuedKey, Plan
-from domain.operator_errors import KeyNotFound, SelfServeDisabled
 from domain.operators import (
     UNSET,
     CreditChange,

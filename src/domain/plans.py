@@ -16,8 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from domain.errors import UnknownPlan
 from domain.models import Plan, Quality, Refill, RefillInterval
-from domain.operator_errors import UnknownPlan
 from domain.pricing import FLAT, Pricing
 
 PLAN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # part of Redis key names: keep it plain

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from domain.errors import JobNotFound
+from domain.errors import JobNotFound, WebhooksDisabled
 from domain.models import Job, JobDraft
 from domain.ports import Clock, JobStore
 from domain.webhook_log import Delivery, delivery_json
 from domain.webhook_service import WebhookSecrets, accept_webhook
 from domain.webhook_urls import HostResolver
-from domain.webhooks import Subscription, WebhookRequest, WebhooksDisabled
+from domain.webhooks import Subscription, WebhookRequest
 
 
 class DeliveryNotFound(JobNotFound):  # a 404 like an unknown job

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.credit_alerts import OperatorEvent
+from domain.errors import WebhooksDisabled
 from domain.ports import Clock
 from domain.webhook_delivery import (
     Attempt,
@@ -31,7 +32,7 @@ from domain.webhook_delivery import (
 from domain.webhook_log import OPERATOR_SIGNER, Delivery, WebhookLog
 from domain.webhook_signing import derive_secret
 from domain.webhook_urls import HostResolver, validate_webhook_url
-from domain.webhooks import WebhookRequest, WebhooksDisabled, event_payload, parse_webhook
+from domain.webhooks import WebhookRequest, event_payload, parse_webhook
 
 
 @dataclass(frozen=True, slots=True)

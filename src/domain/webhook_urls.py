@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from domain.webhooks import InvalidWebhookUrl
+from domain.errors import InvalidWebhookUrl
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -7,7 +7,8 @@ transition the caller subscribed to becomes one event of type `job.<status>`; it
 rendered by the HTTP edge and passed in as JSON-ready data, so the payload matches
 `GET /v1/jobs/{id}` exactly.
 
-Standard library only. Errors subclass `InvalidRequest` (422 at the edge) and name their field.
+Standard library only. Its errors (domain/errors.py) are InvalidRequest's (422 at the edge) and
+name their field.
 """
 
 from __future__ import annotations
@@ -19,23 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import InvalidRequest
-
-
-class InvalidWebhookUrl(InvalidRequest):
-    code = "invalid_webhook_url"
-    message = "The webhook URL is not allowed."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message, field="webhook.url")
-
-
-class WebhooksDisabled(InvalidRequest):
-    code = "webhooks_disabled"
-    message = "Webhooks are not enabled on this server (no WEBHOOK_SIGNING_KEY)."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message, field="webhook")
+from domain.errors import InvalidRequest, InvalidWebhookUrl
 
 
 class EventType(StrEnum):

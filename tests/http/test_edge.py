@@ -191,6 +191,36 @@ def test_a_failed_jobs_error_answers_with_the_status_of_the_one_table() -> None:
     assert status_for_job_error("worker_lost") == 502
 
 
+def test_each_domain_error_takes_the_status_of_its_nearest_listed_class() -> None:
+    import inspect
+
+    from domain import errors
+    from entrypoints.http.problems import status_for
+
+    expected = {
+        errors.KeyDisabled: 401,  # via InvalidKey
+        errors.UnknownPlan: 422,  # via InvalidRequest
+        errors.InvalidWebhookUrl: 422,
+        errors.SelfServeDisabled: 403,  # via Forbidden
+        errors.ContentPolicyViolation: 422,  # its own entry, before GenerationError's 502
+        errors.UpstreamTimeout: 502,  # via GenerationError
+        errors.KeyNotFound: 404,
+        errors.QuotaUnavailable: 503,  # its own, not RetryLater's (unlisted)
+    }
+    for cls, status in expected.items():
+        assert status_for(cls.__new__(cls)) == status, cls.__name__
+    assert status_for(errors.DomainError()) == 500
+    every = [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.DomainError)
+        and cls not in (errors.DomainError, errors.RetryLater)
+    ]
+    assert len(every) > 25
+    unanswered = [cls.__name__ for cls in every if status_for(cls.__new__(cls)) == 500]
+    assert unanswered == []
+
+
 def test_a_bad_usage_day_names_the_query_parameter_as_sent(client: Client) -> None:
     key = mint(client)
     answer = client.get("/v1/me/usage?bucket=day&from=yesterday", headers=bearer(key))

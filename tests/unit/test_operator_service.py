@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.errors import InvalidRequest
+from domain.errors import InvalidRequest, KeyNotFound, SelfServeDisabled, UnknownPlan
 from domain.models import Plan, Refill, RefillInterval
-from domain.operator_errors import KeyNotFound, SelfServeDisabled, UnknownPlan
 from domain.operator_service import OperatorService, self_serve_plan
 from domain.operators import LedgerEntry, LedgerKind
 from domain.plans import CatalogPlan, PlanCatalog

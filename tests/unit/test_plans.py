@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import UnknownPlan
 from domain.models import ImageRequest, Plan, Quality, Refill, RefillInterval
-from domain.operator_errors import UnknownPlan
 from domain.plans import PlanCatalog, PlansFileError, load_plans, parse_plans
 
 EXAMPLE = """

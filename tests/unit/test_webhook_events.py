@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.errors import InvalidRequest
+from domain.errors import InvalidRequest, InvalidWebhookUrl
 from domain.webhooks import (
     EventType,
-    InvalidWebhookUrl,
     Subscription,
     WebhookRequest,
     event_payload,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.errors import InvalidRequest
+from domain.errors import InvalidRequest, InvalidWebhookUrl, WebhooksDisabled
 from domain.webhook_log import Delivery, DeliveryState
 from domain.webhook_service import WebhookSecrets, accept_webhook, job_event_delivery
 from domain.webhook_signing import derive_secret
-from domain.webhooks import InvalidWebhookUrl, Subscription, WebhookRequest, WebhooksDisabled
+from domain.webhooks import Subscription, WebhookRequest
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 SECRETS = WebhookSecrets(master_key="test-master-signing-key")

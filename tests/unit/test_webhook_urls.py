@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from domain.errors import InvalidWebhookUrl
 from domain.webhook_urls import validate_webhook_url
-from domain.webhooks import InvalidWebhookUrl
 
 
 class FakeResolver:

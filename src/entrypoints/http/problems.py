@@ -12,7 +12,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from domain import errors
-from domain.operator_errors import KeyNotFound
 from entrypoints.http.auth import AnyRequest
 from entrypoints.http.quota_headers import QuotaHeaders
 from entrypoints.http.schemas import Problem
@@ -21,27 +20,22 @@ log = logging.getLogger("imagegate.http")
 
 PROBLEM_JSON = "application/problem+json"
 
-# Domain error → HTTP status. The first matching base class wins. Generation errors reach HTTP
-# only through the seed alias, which answers a failed job synchronously.
-STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
-    (errors.InvalidRequest, 422),
-    (errors.Unauthenticated, 401),
-    (errors.InvalidKey, 401),
-    (errors.Forbidden, 403),
-    (errors.QuotaExceeded, 429),
-    (errors.RateLimited, 429),
-    (errors.JobNotFound, 404),
-    (KeyNotFound, 404),
-    (errors.ImageNotFound, 404),
-    (errors.JobNotCancelable, 409),
-    (errors.Conflict, 409),
-    (errors.QuotaUnavailable, 503),
-    (errors.QueueUnavailable, 503),
-    (errors.StoreUnavailable, 503),
-    (errors.ContentPolicyViolation, 422),
-    (errors.UpstreamInvalidRequest, 422),
-    (errors.GenerationError, 502),
-)
+# HTTP status → the domain errors answered with it; an error takes the status of its nearest
+# listed class (its own, else its closest base), anything unlisted 500. Generation errors reach
+# HTTP only through the seed alias, which answers a failed job synchronously.
+_ERRORS_BY_STATUS: dict[int, tuple[type[errors.DomainError], ...]] = {
+    401: (errors.Unauthenticated, errors.InvalidKey),
+    403: (errors.Forbidden,),
+    404: (errors.JobNotFound, errors.KeyNotFound, errors.ImageNotFound),
+    409: (errors.Conflict, errors.JobNotCancelable),
+    422: (errors.InvalidRequest, errors.ContentPolicyViolation, errors.UpstreamInvalidRequest),
+    429: (errors.QuotaExceeded, errors.RateLimited),
+    502: (errors.GenerationError,),
+    503: (errors.QuotaUnavailable, errors.QueueUnavailable, errors.StoreUnavailable),
+}
+STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    error: status for status, listed in _ERRORS_BY_STATUS.items() for error in listed
+}
 
 _CODE_BY_STATUS = {
     400: "bad_request",
@@ -97,15 +91,16 @@ def problem_response(
 
 
 def status_for(exc: errors.DomainError) -> int:
-    for error_type, status in STATUS_BY_ERROR:
-        if isinstance(exc, error_type):
+    for cls in type(exc).__mro__:
+        status = STATUS_BY_ERROR.get(cls)
+        if status is not None:
             return status
     return 500
 
 
 def status_for_job_error(code: str) -> int:
     """A failed job's error code, answered synchronously: the table's status for it."""
-    for error_type, status in STATUS_BY_ERROR:
+    for error_type, status in STATUS_BY_ERROR.items():
         if issubclass(error_type, errors.GenerationError) and error_type.code == code:
             return status
     return 502
