@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from cachetools import TTLCache
 
 from domain.models import Charge, IssuedKey, KeyInfo, Plan
 from domain.ports import QuotaProvider
@@ -35,33 +36,32 @@ class KeyCachingQuotaProvider:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
-        self._ttl = ttl_seconds
-        self._max_entries = max_entries
-        self._monotonic = monotonic
-        self._entries: OrderedDict[str, tuple[float, Charge]] = OrderedDict()
+        self._enabled = ttl_seconds > 0
+        # The least recently used entry goes first once `max_entries` are held.
+        self._entries: TTLCache[str, Charge] = TTLCache(
+            max_entries, max(ttl_seconds, 0), timer=monotonic
+        )
 
     async def charge(self, key: str, cost: int) -> Charge:
-        if cost != 0 or self._ttl <= 0:
+        if cost != 0 or not self._enabled:
             return await self._inner.charge(key, cost)
         digest = hashlib.sha256(key.encode()).hexdigest()
-        entry = self._entries.get(digest)
-        now = self._monotonic()
-        if entry is not None and entry[0] > now:
-            return entry[1]
+        held = self._entries.get(digest)
+        if held is not None:
+            return held
         charge = await self._inner.charge(key, 0)
         if charge.accepted and charge.key_id is not None:
-            self._entries[digest] = (now + self._ttl, charge)
-            self._entries.move_to_end(digest)
-            if len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            self._entries[digest] = charge
         else:
             self._entries.pop(digest, None)
         return charge
 
     async def revoke(self, key_id: str) -> None:
         await self._inner.revoke(key_id)
-        for digest in [d for d, (_, c) in self._entries.items() if c.key_id == key_id]:
-            del self._entries[digest]
+        with self._entries.timer:  # time stands still while we look: nothing expires mid-scan
+            revoked = [d for d, c in self._entries.items() if c.key_id == key_id]
+        for digest in revoked:
+            self._entries.pop(digest, None)
 
     async def mint(self, plan: Plan) -> IssuedKey:
         return await self._inner.mint(plan)
