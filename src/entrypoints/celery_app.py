@@ -17,6 +17,29 @@ QUEUE = "imagegate"
 DELIVER_WEBHOOKS_TASK = "imagegate.deliver_webhooks"
 WEBHOOK_QUEUE = "webhooks"
 
+# What every deployment shares, whatever its settings: a message is acknowledged only after its
+# task returned (a lost worker's message comes back), one message per worker slot at a time,
+# JSON only, no result backend (job state is the job record's), and no Celery logging or events
+# of its own (ours are structured, and nobody consumes the events).
+DELIVERY_POLICY: dict[str, object] = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "task_acks_on_failure_or_timeout": True,
+    "worker_prefetch_multiplier": 1,
+    "task_default_queue": QUEUE,
+    "task_serializer": "json",
+    "accept_content": ["json"],
+    "result_serializer": "json",
+    "result_backend": None,
+    "task_ignore_result": True,
+    "task_store_errors_even_if_ignored": False,
+    "worker_hijack_root_logger": False,
+    "worker_redirect_stdouts": False,
+    "worker_send_task_events": False,
+    "task_send_sent_event": False,
+    "enable_utc": True,
+}
+
 
 def visibility_timeout(settings: Settings) -> int:
     """Longer than one task's hard limit times every attempt plus the retry backoff (a retry's
@@ -51,26 +74,11 @@ def create_celery(settings: Settings, *, batch_publishing: bool = False) -> Cele
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
-        task_serializer="json",
-        accept_content=["json"],
-        result_serializer="json",
-        result_backend=None,
-        task_ignore_result=True,
-        task_store_errors_even_if_ignored=False,
-        task_default_queue=QUEUE,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_acks_on_failure_or_timeout=True,
-        worker_prefetch_multiplier=1,
         # Honoured by the prefork pool; under the threads pool each generation is bounded by
         # its upstream timeout and the sweeper catches anything stuck past its deadline.
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
-        worker_hijack_root_logger=False,
-        worker_redirect_stdouts=False,
-        worker_send_task_events=False,
-        task_send_sent_event=False,
-        enable_utc=True,
+        **DELIVERY_POLICY,
     )
     return app
 

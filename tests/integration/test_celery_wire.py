@@ -76,3 +76,16 @@ async def test_an_admitted_job_is_in_the_broker_and_only_a_charged_one(
     _, none = await admission.admit(issued.key, refused)  # 1 of 3 credits left: refused
     assert none is None
     assert sync_redis.llen(QUEUE) == 1
+
+
+def test_both_sides_take_the_delivery_policy_whatever_the_settings() -> None:
+    """A message is acknowledged after its task returned and comes back if its worker is lost;
+    one message per slot; JSON only; the time limits follow the settings."""
+    settings = Settings(redis_url="redis://127.0.0.1:1/0", task_soft_time_limit=40)
+    conf = create_celery(settings).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.result_backend is None and conf.task_ignore_result
+    assert conf.task_default_queue == QUEUE
+    assert (conf.task_soft_time_limit, conf.task_time_limit) == (40, 70)
