@@ -17,7 +17,11 @@ from celery.signals import worker_ready, worker_shutdown
 from adapters.celery_dispatcher import CeleryDispatcher
 from adapters.clock import SystemClock
 from adapters.leases import ThreadLeaseKeeper
-from adapters.metered import MeteredCreditRefunder, MeteredImageGenerator, MeteredJobTransitions
+from adapters.metered_worker import (
+    MeteredCreditRefunder,
+    MeteredImageGenerator,
+    MeteredJobTransitions,
+)
 from adapters.prometheus_metrics import Metrics, celery_queue_depth
 from adapters.redis_jobs import RedisJobTransitions
 from adapters.redis_queue_place import QueueKeys, publish_worker_capacity

@@ -1,4 +1,5 @@
-"""Decorators that count and time calls through the ports, so the domain stays free of metrics.
+"""Decorators that count and time calls through the ports, so the domain stays free of metrics:
+the API's ports here (and the timing both sides use), the worker's in adapters/metered_worker.py.
 
 Each wraps one port and forwards every member of it explicitly (a member the port gains must be
 added here: mypy says so where the decorator is wired). Credits are counted where they move (an
@@ -9,7 +10,7 @@ redelivery or a race never counts twice).
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -17,42 +18,21 @@ from typing import Generic, TypeVar
 from prometheus_client import Histogram
 
 from adapters.prometheus_metrics import Metrics
-from domain.errors import GenerationError
-from domain.models import (
-    Charge,
-    Claim,
-    GeneratedImage,
-    ImageRequest,
-    IssuedKey,
-    Job,
-    JobDraft,
-    JobError,
-    JobStatus,
-    KeyInfo,
-    Plan,
-    StoredImage,
-)
-from domain.ports import (
-    CreditRefunder,
-    ImageGenerator,
-    JobAdmission,
-    JobStore,
-    JobTransitions,
-    QuotaProvider,
-)
+from domain.models import Charge, IssuedKey, Job, JobDraft, KeyInfo, Plan
+from domain.ports import JobAdmission, JobStore, QuotaProvider
 
 Port = TypeVar("Port")
 
 
-class _Outcome:
+class Outcome:
     label = "error"  # what the histogram records unless the block says otherwise
 
 
 @contextmanager
-def timed(histogram: Histogram, *labels: str, failed: str = "error") -> Iterator[_Outcome]:
+def timed(histogram: Histogram, *labels: str, failed: str = "error") -> Iterator[Outcome]:
     """Observe the block's duration under `labels` + its outcome: "ok" when it returns,
     `failed` when it raises, or whatever the block set on the yielded outcome."""
-    outcome = _Outcome()
+    outcome = Outcome()
     outcome.label = failed
     started = time.perf_counter()
     try:
@@ -63,7 +43,7 @@ def timed(histogram: Histogram, *labels: str, failed: str = "error") -> Iterator
         histogram.labels(*labels, outcome.label).observe(time.perf_counter() - started)
 
 
-class _QuotaCalls(Generic[Port]):
+class QuotaCalls(Generic[Port]):
     """What the wrappers of the quota ports share: their calls timed under the provider's name
     (`imagegate_quota_request_duration_seconds{provider, operation, outcome}`)."""
 
@@ -72,11 +52,11 @@ class _QuotaCalls(Generic[Port]):
         self._metrics = metrics
         self._provider = provider
 
-    def _timed(self, operation: str) -> AbstractContextManager[_Outcome]:
+    def _timed(self, operation: str) -> AbstractContextManager[Outcome]:
         return timed(self._metrics.quota_duration, self._provider, operation)
 
 
-class MeteredQuotaProvider(_QuotaCalls[QuotaProvider]):
+class MeteredQuotaProvider(QuotaCalls[QuotaProvider]):
     """QuotaProvider: latency of every call; credits charged and refunded."""
 
     async def mint(self, plan: Plan) -> IssuedKey:
@@ -108,7 +88,7 @@ class MeteredQuotaProvider(_QuotaCalls[QuotaProvider]):
         await self._inner.aclose()
 
 
-class MeteredJobAdmission(_QuotaCalls[JobAdmission]):
+class MeteredJobAdmission(QuotaCalls[JobAdmission]):
     """JobAdmission: its latency as the quota's `charge`, and the credits it charged."""
 
     async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:
@@ -155,102 +135,3 @@ class MeteredJobStore:
 
     async def ping(self) -> None:
         await self._inner.ping()
-
-
-class MeteredCreditRefunder(_QuotaCalls[CreditRefunder]):
-    """CreditRefunder (the worker's side of the quota): latency and credits refunded."""
-
-    def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
-        with self._timed("refund"):
-            self._inner.refund(key_id, amount, job_id=job_id)
-        self._metrics.credits_refunded.inc(amount)
-
-
-class MeteredImageGenerator:
-    """ImageGenerator: generations in flight and their duration by outcome."""
-
-    def __init__(self, inner: ImageGenerator, metrics: Metrics, *, generator: str) -> None:
-        self._inner = inner
-        self._metrics = metrics
-        self._generator = generator
-        self._in_flight = metrics.generations_in_flight.labels(generator)
-        self._in_flight.set(0)  # present from the start, not only after the first job
-
-    def generate(self, request: ImageRequest, *, user: str) -> list[GeneratedImage]:
-        self._in_flight.inc()
-        try:
-            with timed(
-                self._metrics.generation_duration, self._generator, failed="internal"
-            ) as outcome:
-                try:
-                    return self._inner.generate(request, user=user)
-                except GenerationError as exc:
-                    outcome.label = exc.code
-                    raise
-        finally:
-            self._in_flight.dec()
-
-
-class MeteredJobTransitions:
-    """JobTransitions: counts each job once, when its transition to a final status succeeds."""
-
-    def __init__(self, inner: JobTransitions, metrics: Metrics) -> None:
-        self._inner = inner
-        self._metrics = metrics
-
-    def succeed(
-        self, job_id: str, attempt: int, images: Sequence[StoredImage], now: datetime
-    ) -> Job | None:
-        job = self._inner.succeed(job_id, attempt, images, now)
-        if job is not None:
-            self._metrics.job_finished(JobStatus.SUCCEEDED.value, None)
-        return job
-
-    def fail(self, job_id: str, attempt: int | None, error: JobError, now: datetime) -> Job | None:
-        job = self._inner.fail(job_id, attempt, error, now)
-        if job is not None:
-            self._metrics.job_finished(JobStatus.FAILED.value, error.code)
-        return job
-
-    def reclaim_expired(self, now: datetime, *, max_attempts: int, limit: int) -> list[Job]:
-        """The sweeper's path: jobs that lost their worker too often end `failed` here."""
-        jobs = self._inner.reclaim_expired(now, max_attempts=max_attempts, limit=limit)
-        for job in jobs:
-            if job.status is JobStatus.FAILED:
-                self._metrics.job_finished(job.status.value, job.error.code if job.error else None)
-        return jobs
-
-    # Not instrumented: forwarded as they are.
-
-    def get(self, job_id: str) -> Job | None:
-        return self._inner.get(job_id)
-
-    def start(
-        self, job_id: str, now: datetime, *, max_attempts: int, lease_seconds: float
-    ) -> Claim:
-        return self._inner.start(
-            job_id, now, max_attempts=max_attempts, lease_seconds=lease_seconds
-        )
-
-    def renew(
-        self, held: Collection[tuple[str, int]], now: datetime, lease_seconds: float
-    ) -> list[tuple[str, int]]:
-        return self._inner.renew(held, now, lease_seconds)
-
-    def requeue(self, job_id: str, attempt: int, error: JobError, *, due: datetime) -> Job | None:
-        return self._inner.requeue(job_id, attempt, error, due=due)
-
-    def claim_refund(self, job_id: str) -> int:
-        return self._inner.claim_refund(job_id)
-
-    def release_refund(self, job_id: str) -> None:
-        self._inner.release_refund(job_id)
-
-    def unenqueued(self, before: datetime, limit: int) -> list[str]:
-        return self._inner.unenqueued(before, limit)
-
-    def mark_enqueued(self, job_id: str) -> None:
-        self._inner.mark_enqueued(job_id)
-
-    def refunds_due(self, before: datetime, limit: int) -> list[Job]:
-        return self._inner.refunds_due(before, limit)

@@ -7,12 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.metered import (
-    MeteredCreditRefunder,
-    MeteredImageGenerator,
-    MeteredJobStore,
-    MeteredQuotaProvider,
-)
+from adapters.metered import MeteredJobStore, MeteredQuotaProvider
+from adapters.metered_worker import MeteredCreditRefunder, MeteredImageGenerator
 from adapters.prometheus_metrics import Metrics
 from domain.errors import ContentPolicyViolation
 from domain.models import ImageRequest, Job, Plan, RefillInterval
