@@ -42,12 +42,5 @@ async def readyz(
     if all(value == "ok" for value in checks.values()):
         return Response({"status": "ready", "checks": checks})
     down = ", ".join(name for name, value in checks.items() if value != "ok")
-    problem = Problem(
-        type="urn:imagegate:problem:unready",
-        title="Service Unavailable",
-        status=503,
-        detail=f"Not ready: {down}.",
-        code="unready",
-        checks=checks,
-    )
+    problem = Problem.of(503, "unready", f"Not ready: {down}.", checks=checks)
     return Response(problem, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": "2"})

@@ -75,15 +75,7 @@ def problem_response(
     job_id: str | None = None,
 ) -> Response[Problem]:
     return Response(
-        Problem(
-            type=f"urn:imagegate:problem:{code}",
-            title=HTTPStatus(status).phrase,
-            status=status,
-            detail=detail,
-            code=code,
-            errors=errors_list,
-            job_id=job_id,
-        ),
+        Problem.of(status, code, detail, errors=errors_list, job_id=job_id),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,

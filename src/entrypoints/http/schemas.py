@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Annotated, Literal
 
 import msgspec
@@ -165,6 +166,21 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[dict[str, str]] | None = None
     job_id: str | None = None
     checks: dict[str, str] | None = None  # GET /readyz: each dependency's state
+
+    @classmethod
+    def of(
+        cls,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        job_id: str | None = None,
+        checks: dict[str, str] | None = None,
+    ) -> Problem:
+        """Our problem for `status` and `code`: its type URN and title follow from them."""
+        urn = f"urn:imagegate:problem:{code}"
+        return cls(urn, HTTPStatus(status).phrase, status, detail, code, errors, job_id, checks)
 
 
 def iso(moment: datetime | None) -> str | None:
