@@ -34,8 +34,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from adapters.background import BackgroundTask
+from domain.errors import TooManyWaiters
 from domain.job_changes import Wake
-from domain.key_limits import DEFAULT_MAX_WAITERS_PER_KEY, KeySlots, TooManyWaiters
+from domain.key_limits import DEFAULT_MAX_WAITERS_PER_KEY, KeySlots
 
 log = logging.getLogger("imagegate.changes")
 

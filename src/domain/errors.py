@@ -32,6 +32,8 @@ class InvalidRequest(DomainError):
 
 
 class InvalidCursor(InvalidRequest):
+    """A list's `cursor` that this server did not hand out, or that was altered."""
+
     message = "cursor is not valid."
     field = "cursor"
 
@@ -87,9 +89,28 @@ class RateLimited(RetryLater):
     message = "Too many requests; slow down."
 
 
+class TooManyWaiters(RateLimited):
+    """Past the per-key cap of waiting clients (a `RateLimited`, so the edge answers 429)."""
+
+    code = "too_many_waiters"
+    message = "This key already has too many requests waiting for jobs; close some first."
+
+
+class TooManyRequests(RateLimited):
+    """Past the per-key cap of concurrent non-waiting requests (429)."""
+
+    code = "too_many_requests"
+    message = "This key has too many requests in flight; retry when some have finished."
+
+
 class JobNotFound(DomainError):
     code = "not_found"
     message = "No such job."
+
+
+class DeliveryNotFound(JobNotFound):  # a 404 like an unknown job
+    code = "not_found"
+    message = "No such webhook delivery."
 
 
 class ImageNotFound(DomainError):
@@ -159,9 +180,32 @@ class InvalidWebhookUrl(InvalidRequest):
 
 
 class WebhooksDisabled(InvalidRequest):
+    """A webhook asked of a server with no WEBHOOK_SIGNING_KEY (for the operator's events: no
+    OPERATOR_WEBHOOK_SECRET), which could not sign it."""
+
     code = "webhooks_disabled"
     message = "Webhooks are not enabled on this server (no WEBHOOK_SIGNING_KEY)."
     field = "webhook"
+
+
+# The HTTP edge's own refusals: a request's credentials and its Idempotency-Key.
+
+
+class AmbiguousCredentials(Unauthenticated):
+    """Two keys in one request: which one to charge is the caller's decision, not ours."""
+
+    code = "ambiguous_credentials"
+    message = "Send one `Authorization` header and at most one key cookie."
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 # Generation failures, raised by ImageGenerator adapters.

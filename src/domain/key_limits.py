@@ -12,24 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
-from domain.errors import RateLimited
+from domain.errors import RateLimited, TooManyRequests
 
 DEFAULT_MAX_WAITERS_PER_KEY = 5_000
 DEFAULT_MAX_REQUESTS_PER_KEY = 32
-
-
-class TooManyWaiters(RateLimited):
-    """Past the per-key cap of waiting clients (a `RateLimited`, so the edge answers 429)."""
-
-    code = "too_many_waiters"
-    message = "This key already has too many requests waiting for jobs; close some first."
-
-
-class TooManyRequests(RateLimited):
-    """Past the per-key cap of concurrent non-waiting requests (429)."""
-
-    code = "too_many_requests"
-    message = "This key has too many requests in flight; retry when some have finished."
 
 
 class KeySlots:

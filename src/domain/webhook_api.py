@@ -15,18 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from domain.errors import JobNotFound, WebhooksDisabled
+from domain.errors import DeliveryNotFound, JobNotFound, WebhooksDisabled
 from domain.models import Job, JobDraft
 from domain.ports import Clock, JobStore
 from domain.webhook_log import Delivery, delivery_json
 from domain.webhook_service import WebhookSecrets, accept_webhook
 from domain.webhook_urls import HostResolver
 from domain.webhooks import Subscription, WebhookRequest
-
-
-class DeliveryNotFound(JobNotFound):  # a 404 like an unknown job
-    code = "not_found"
-    message = "No such webhook delivery."
 
 
 class AsyncWebhookLog(Protocol):

@@ -28,10 +28,11 @@ from domain.admission import ChargeThenRecord
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
 from domain.deadline_enforcement import EnforceDeadlines
+from domain.errors import TooManyWaiters
 from domain.job_changes import JobChanges
 from domain.job_progress import JobProgress
 from domain.job_waiting import AwaitJob
-from domain.key_limits import KeyConcurrencyLimiter, TooManyWaiters
+from domain.key_limits import KeyConcurrencyLimiter
 from domain.operator_alerts import CreditAlerts
 from domain.operator_service import OperatorService
 from domain.ports import (

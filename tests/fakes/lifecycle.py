@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from domain.errors import TooManyWaiters
 from domain.job_changes import Wake
-from domain.key_limits import KeySlots, TooManyWaiters
+from domain.key_limits import KeySlots
 from domain.models import JobStatus
 from domain.queue_eta import QueuePlace, QueueStats
 from tests.fakes.memory import MemoryJobs

@@ -14,7 +14,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.testing import AsyncTestClient
 
 from adapters.redis_job_changes import RedisJobChanges, publish_change
-from domain.key_limits import TooManyWaiters
+from domain.errors import TooManyWaiters
 from entrypoints.http.job_events import EventId, JobSnapshot, job_events, parse_event_id
 from tests.integration.lifecycle_support import eventually, running_hub
 

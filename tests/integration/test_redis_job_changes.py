@@ -19,8 +19,8 @@ from adapters.redis_job_changes import (
     encode_change,
     publish_change,
 )
+from domain.errors import TooManyWaiters
 from domain.job_changes import Wake
-from domain.key_limits import TooManyWaiters
 from tests.integration.lifecycle_support import (
     commands_processed,
     eventually,

@@ -287,3 +287,28 @@ def test_only_the_app_and_its_providers_read_the_container_from_state() -> None:
         if re.search(r"state\.container|state\[\W*container", path.read_text())
     }
     assert readers <= CONTAINER_READERS, readers - CONTAINER_READERS
+
+
+def _error_subclasses_outside_the_error_module(files: list[Path]) -> list[str]:
+    """Classes outside domain/errors.py that subclass one of its errors: every error with a
+    stable code lives in that one module (the status table and DESIGN's list follow it)."""
+    module = DOMAIN / "errors.py"
+    tree = ast.parse(module.read_text())
+    errors = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    found = []
+    for path in files:
+        if path == module:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases = {getattr(b, "attr", None) or getattr(b, "id", None) for b in node.bases}
+                if bases & errors:
+                    found.append(f"{path.name}:{node.name}")
+    return found
+
+
+def test_every_domain_error_is_declared_in_the_error_module(tmp_path: Path) -> None:
+    assert _error_subclasses_outside_the_error_module(production_files()) == []
+    stray = tmp_path / "stray.py"
+    stray.write_text("from domain import errors\n\nclass Nope(errors.InvalidRequest):\n    pass\n")
+    assert _error_subclasses_outside_the_error_module([stray]) == ["stray.py:Nope"]

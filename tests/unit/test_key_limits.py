@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from domain.errors import RateLimited
-from domain.key_limits import KeyConcurrencyLimiter, KeySlots, TooManyRequests, TooManyWaiters
+from domain.errors import RateLimited, TooManyRequests, TooManyWaiters
+from domain.key_limits import KeyConcurrencyLimiter, KeySlots
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
-from domain.errors import Forbidden, Unauthenticated
+from domain.errors import AmbiguousCredentials, Forbidden, Unauthenticated
 from entrypoints.http.client_address import from_trusted_proxy
 
 AnyRequest: TypeAlias = Request[Any, Any, Any]
@@ -27,13 +27,6 @@ _CROSS_SITE = "A request from another site may not use or set the key cookie; se
 class Credential:
     key: str
     via_cookie: bool
-
-
-class AmbiguousCredentials(Unauthenticated):
-    """Two keys in one request: which one to charge is the caller's decision, not ours."""
-
-    code = "ambiguous_credentials"
-    message = "Send one `Authorization` header and at most one key cookie."
 
 
 def read_credential(request: AnyRequest) -> Credential | None:

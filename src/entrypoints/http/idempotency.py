@@ -17,7 +17,7 @@ import msgspec
 from litestar import Response
 
 from adapters.redis_idempotency import Attempt, Begun, StoredResponse
-from domain.errors import Conflict, InvalidRequest
+from domain.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -35,16 +35,6 @@ class IdempotencyStore(Protocol):
     ) -> None: ...
 
     async def abandon(self, scope: str, key: str) -> None: ...
-
-
-class IdempotencyKeyReused(InvalidRequest):
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was used with a different request."
-
-
-class IdempotencyInProgress(Conflict):
-    code = "idempotency_in_progress"
-    message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 def _scope(api_key: str) -> str:

@@ -13,9 +13,9 @@ from litestar.params import Parameter
 from domain.api_jobs import CancelJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
 from domain.deadlines import CANCEL_AFTER_HEADER, resolve_deadline
+from domain.errors import TooManyWaiters
 from domain.job_progress import JobProgress
 from domain.job_waiting import AwaitJob
-from domain.key_limits import TooManyWaiters
 from domain.models import Job
 from entrypoints.http.auth import AnyRequest, require_credential
 from entrypoints.http.deps import QUOTA_HEADERS_STATE
