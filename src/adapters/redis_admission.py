@@ -24,7 +24,7 @@ from adapters.celery_wire import task_message
 from adapters.quota_keys import key_digest
 from adapters.redis_jobs_codec import JobKeys, ms
 from adapters.redis_ops import AsyncRunner
-from adapters.redis_ops_quota import QuotaLayout
+from adapters.redis_ops_quota import DEFAULT_LAYOUT, QuotaLayout
 from adapters.redis_quota import RefillBeliefs
 from domain.models import Charge, Job, JobDraft
 from domain.ports import Clock
@@ -37,17 +37,16 @@ class RedisJobAdmission:
         self,
         client: aioredis.Redis,
         clock: Clock,
+        layout: QuotaLayout = DEFAULT_LAYOUT,
         *,
-        prefix: str = "ig",
-        ledger_ttl_days: int = 90,
         publish_to: tuple[str, str] | None = None,  # (task name, queue) on this Redis
         recheck_seconds: float = 600,
     ) -> None:
         self._ops = AsyncRunner(client)
         self._publish_to = publish_to
         self._recheck = timedelta(seconds=recheck_seconds)
-        self._layout = QuotaLayout(prefix, ledger_ttl_days)
-        self._jobs = JobKeys(prefix)
+        self._layout = layout
+        self._jobs = JobKeys(layout.prefix)
         self._beliefs = RefillBeliefs(clock)
 
     async def admit(self, key: str, draft: JobDraft) -> tuple[Charge, Job | None]:

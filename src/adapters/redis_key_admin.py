@@ -27,7 +27,7 @@ import redis.asyncio
 from adapters.quota_keys import START_CHARS, key_digest, new_key, new_key_id
 from adapters.redis_ledger import DAY_SECONDS, from_ms, ms
 from adapters.redis_ops import load_script
-from adapters.redis_ops_quota import QuotaLayout
+from adapters.redis_ops_quota import DEFAULT_LAYOUT, QuotaLayout
 from domain.credits import last_refill_at
 from domain.errors import InvalidRequest, QuotaUnavailable
 from domain.models import IssuedKey, Plan, Refill, RefillInterval
@@ -46,7 +46,6 @@ log = logging.getLogger("imagegate.quota")
 # A rerolled key's record outlives its grace by this much, so a charge in between answers
 # NOT_FOUND from its `revoke_at` (the injected clock); then Redis deletes it (the server's clock).
 REROLL_CLEANUP_SECONDS = DAY_SECONDS
-DEFAULT_LAYOUT = QuotaLayout()  # prefix `ig`, ledger kept 90 days
 
 
 def _text(value: Any) -> str:

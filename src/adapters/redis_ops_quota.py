@@ -73,6 +73,9 @@ class QuotaLayout:
         return f"{self.prefix}:quota:id:{key_id}"
 
 
+DEFAULT_LAYOUT = QuotaLayout()  # prefix `ig`, ledger kept 90 days
+
+
 def unavailable(operation: str) -> Callable[[redis.RedisError], Exception]:
     def translate(exc: redis.RedisError) -> Exception:
         log.warning("quota store %s failed: %r", operation, exc)

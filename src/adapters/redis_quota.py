@@ -25,6 +25,7 @@ from adapters.quota_keys import key_digest
 from adapters.redis_key_admin import RedisKeyAdmin
 from adapters.redis_ops import AsyncRunner, Op, SyncRunner
 from adapters.redis_ops_quota import (
+    DEFAULT_LAYOUT,
     STALE_REFILL,
     QuotaLayout,
     Verdict,
@@ -81,13 +82,11 @@ class RedisQuotaProvider:
         self,
         redis: redis.asyncio.Redis,
         clock: Clock,
-        *,
-        key_prefix: str = "ig",
-        ledger_ttl_days: int = 90,
+        layout: QuotaLayout = DEFAULT_LAYOUT,
     ) -> None:
         self._ops = AsyncRunner(redis)
         self._clock = clock
-        self._layout = QuotaLayout(key_prefix, ledger_ttl_days)
+        self._layout = layout
         self._beliefs = RefillBeliefs(clock)
         self._admin = RedisKeyAdmin(redis, clock, self._layout)
 
@@ -133,13 +132,12 @@ class RedisCreditRefunder:
     def __init__(
         self,
         redis: redis.Redis,
+        layout: QuotaLayout = DEFAULT_LAYOUT,
         *,
-        key_prefix: str = "ig",
-        ledger_ttl_days: int = 90,
         clock: Clock | None = None,
     ) -> None:
         self._ops = SyncRunner(redis)
-        self._layout = QuotaLayout(key_prefix, ledger_ttl_days)
+        self._layout = layout
         self._clock = clock or SystemClock()
 
     def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:

@@ -63,6 +63,7 @@ from entrypoints.factories import (
     build_operators,
     build_quota,
     credit_alerts,
+    quota_layout,
 )
 from entrypoints.http.client_address import parse_networks
 from entrypoints.http.guards import MintLimit, RateLimiter
@@ -225,12 +226,12 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         from adapters.redis_admission import AdmittedIsQueued, RedisJobAdmission
         from adapters.redis_quota import RedisQuotaProvider
 
-        ttl = settings.ledger_ttl_days
-        local = RedisQuotaProvider(client, clock, ledger_ttl_days=ttl)
+        layout = quota_layout(settings)
+        local = RedisQuotaProvider(client, clock, layout)
         # The broker in the same Redis: the admission pushes the task message too.
         same_redis = settings.broker_url == settings.redis_url
         raw_admission = RedisJobAdmission(
-            client, clock, ledger_ttl_days=ttl,
+            client, clock, layout,
             publish_to=(GENERATE_TASK, QUEUE) if same_redis else None,
             recheck_seconds=settings.queued_recheck_seconds,
         )  # fmt: skip

@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from adapters.fs_images import FilesystemImageStore
 from adapters.redis_alert_dedupe import RedisAlertDedupe
+from adapters.redis_ops_quota import QuotaLayout
 from adapters.redis_pool import api_redis_client
 from domain.operator_alerts import CreditAlerts
 from domain.operator_service import OperatorService
@@ -41,6 +42,11 @@ def sync_redis(settings: Settings) -> redis.Redis:
     )
 
 
+def quota_layout(settings: Settings) -> QuotaLayout:
+    """Where the local quota store keeps keys: one layout for every adapter that reads them."""
+    return QuotaLayout(ledger_ttl_days=settings.ledger_ttl_days)
+
+
 def _required(value: str | None, name: str) -> str:
     if not value:  # Settings.from_env refuses this already; a hand-built Settings may not
         raise ConfigError(f"{name} is required")
@@ -61,7 +67,7 @@ def build_quota(settings: Settings, client: aioredis.Redis, clock: Clock) -> Quo
         )
     from adapters.redis_quota import RedisQuotaProvider
 
-    return RedisQuotaProvider(client, clock, ledger_ttl_days=settings.ledger_ttl_days)
+    return RedisQuotaProvider(client, clock, quota_layout(settings))
 
 
 def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack) -> CreditRefunder:
@@ -82,7 +88,7 @@ def build_refunder(settings: Settings, client: redis.Redis, resources: ExitStack
         )
     from adapters.redis_quota import RedisCreditRefunder
 
-    return RedisCreditRefunder(client, ledger_ttl_days=settings.ledger_ttl_days)
+    return RedisCreditRefunder(client, quota_layout(settings))
 
 
 def build_generator(
@@ -133,8 +139,7 @@ def build_operators(
     The ledger is in Redis for both: on Unkey imagegate writes the entries it makes or sees."""
     from adapters.redis_ledger import RedisCreditLedger
 
-    ttl = settings.ledger_ttl_days
-    ledger = RedisCreditLedger(client, ttl_days=ttl)
+    ledger = RedisCreditLedger(client, ttl_days=settings.ledger_ttl_days)
     admin: KeyAdmin
     if settings.quota_provider == "unkey":
         from adapters.unkey_http import AsyncUnkey
@@ -153,9 +158,8 @@ def build_operators(
         service = OperatorService(admin, ledger, settings.catalog, clock, record_changes=True)
         return service, connection.aclose
     from adapters.redis_key_admin import RedisKeyAdmin
-    from adapters.redis_ops_quota import QuotaLayout
 
-    admin = RedisKeyAdmin(client, clock, QuotaLayout(ledger_ttl_days=ttl))
+    admin = RedisKeyAdmin(client, clock, quota_layout(settings))
     service = OperatorService(admin, ledger, settings.catalog, clock, record_changes=False)
     return service, _nothing
 

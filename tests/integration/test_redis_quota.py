@@ -14,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry as SyncRetry
 
 from adapters.quota_keys import key_digest
+from adapters.redis_ops_quota import QuotaLayout
 from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
 from domain.errors import QuotaUnavailable
 from domain.models import KeyStatus, Plan, RefillInterval
@@ -108,8 +109,8 @@ async def test_another_process_applies_each_keys_own_refill_setting(
 
 
 async def test_key_prefixes_keep_stores_apart(async_redis: redis.asyncio.Redis, clock: FrozenClock):
-    ours = RedisQuotaProvider(async_redis, clock, key_prefix="one")
-    theirs = RedisQuotaProvider(async_redis, clock, key_prefix="two")
+    ours = RedisQuotaProvider(async_redis, clock, QuotaLayout("one"))
+    theirs = RedisQuotaProvider(async_redis, clock, QuotaLayout("two"))
 
     issued = await ours.mint(DAILY)
 
