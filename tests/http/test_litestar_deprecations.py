@@ -6,6 +6,9 @@ from __future__ import annotations
 import warnings
 from dataclasses import replace
 
+import pytest
+from litestar import Litestar, get
+from litestar.di import Provide
 from litestar.exceptions import LitestarDeprecationWarning
 from litestar.testing import TestClient
 
@@ -24,3 +27,14 @@ def test_the_app_and_its_document_use_no_deprecated_litestar_api() -> None:
             assert client.get("/schema/openapi.json").status_code == 200
     deprecations = [w for w in caught if issubclass(w.category, LitestarDeprecationWarning)]
     assert [str(w.message) for w in deprecations] == []
+
+
+def test_a_deprecated_litestar_use_fails_the_test_that_meets_it() -> None:
+    """pyproject's filterwarnings: a deprecation cannot creep back as one more warning."""
+
+    @get("/", dependencies={"answer": Provide(lambda: 42, sync_to_thread=False)})
+    async def handler(answer: int) -> int:  # inferred, not `NamedDependency[int]`
+        return answer
+
+    with pytest.raises(LitestarDeprecationWarning, match="Inferred dependency field 'answer'"):
+        Litestar([handler])
