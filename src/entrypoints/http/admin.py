@@ -11,9 +11,16 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Response, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import (
+    FromQuery,
+    JSONBody,
+    PathParameter,
+    QueryParameter,
+    SkipValidation,
+)
 
 from domain.errors import Unauthenticated
 from domain.operator_service import OperatorService
@@ -36,7 +43,6 @@ from entrypoints.http.admin_schemas import (
     key_out,
     whole,
 )
-from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.examples import (
     CREDITS_EXAMPLE,
     KEY_CREATE_EXAMPLE,
@@ -77,9 +83,9 @@ def admin_only(
     return guard
 
 
-Operator = Annotated[OperatorService, AS_GIVEN]
-KeyId = Annotated[str, Parameter(max_length=100)]
-ExternalIdFilter = Annotated[str | None, Parameter(pattern=EXTERNAL_ID_FILTER)]
+Operator = NamedDependency[SkipValidation[OperatorService]]
+KeyId = Annotated[str, PathParameter(max_length=100)]
+ExternalIdFilter = Annotated[str | None, QueryParameter(pattern=EXTERNAL_ID_FILTER)]
 
 
 def _unset(value: Any) -> Any:
@@ -89,7 +95,9 @@ def _unset(value: Any) -> Any:
 @post("/keys", status_code=201, tags=["admin"], guards=[require_json, strict_body(KeyCreateBody)],
       **_docs(WRITE_ERRORS, ISSUED_EXAMPLE, KEY_CREATE_EXAMPLE))  # fmt: skip
 async def create_key(
-    data: KeyCreateBody, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
+    data: JSONBody[KeyCreateBody],
+    operators: Operator,
+    clock: NamedDependency[SkipValidation[Clock]],
 ) -> Response[KeyIssuedOut]:
     """Create a key on a plan; `credits` overrides the plan's starting balance. The raw `key`
     is shown only in this answer. Operator-issued keys do not count against the mint limits."""
@@ -105,10 +113,10 @@ async def create_key(
      **_docs(READ_ERRORS, {"data": [KEY_VIEW_EXAMPLE], "next_cursor": None}))  # fmt: skip
 async def list_keys(
     operators: Operator,
-    clock: Annotated[Clock, AS_GIVEN],
-    plan: str | None = None,
+    clock: NamedDependency[SkipValidation[Clock]],
+    plan: FromQuery[str | None] = None,
     external_id: ExternalIdFilter = None,
-    cursor: str | None = None,
+    cursor: FromQuery[str | None] = None,
     limit: Limit = 50,
 ) -> Response[KeyPage]:
     """Keys, oldest first, filtered by `plan` and `external_id`; pass `next_cursor` back as
@@ -123,7 +131,7 @@ async def list_keys(
 
 @get("/keys/{key_id:str}", tags=["admin"], **_docs(READ_ERRORS, KEY_VIEW_EXAMPLE))
 async def show_key(
-    key_id: KeyId, operators: Operator, clock: Annotated[Clock, AS_GIVEN]
+    key_id: KeyId, operators: Operator, clock: NamedDependency[SkipValidation[Clock]]
 ) -> Response[KeyOut]:
     """A key's view: plan, settings, credits and `start`; never the raw key."""
     view = await operators.show_key(key_id)
@@ -134,9 +142,9 @@ async def show_key(
        **_docs(WRITE_ERRORS, KEY_VIEW_EXAMPLE, KEY_PATCH_EXAMPLE))  # fmt: skip
 async def patch_key(
     key_id: KeyId,
-    data: KeyPatchBody,
+    data: JSONBody[KeyPatchBody],
     operators: Operator,
-    clock: Annotated[Clock, AS_GIVEN],
+    clock: NamedDependency[SkipValidation[Clock]],
 ) -> Response[KeyOut]:
     """Change `plan`, `name`, `meta`, `enabled` or `expires_at` (null clears it). A plan change
     keeps the balance and applies the new plan's refill from now on."""
@@ -151,7 +159,7 @@ async def patch_key(
       guards=[require_json, strict_body(CreditsBody)],
       **_docs(WRITE_ERRORS, {"remaining": 500}, CREDITS_EXAMPLE))  # fmt: skip
 async def change_credits(
-    key_id: KeyId, data: CreditsBody, operators: Operator
+    key_id: KeyId, data: JSONBody[CreditsBody], operators: Operator
 ) -> Response[RemainingOut]:
     """Set, increment or decrement (clamped at 0) the balance; each change is a ledger entry."""
     value = int(data.value)
@@ -163,7 +171,9 @@ async def change_credits(
       guards=[require_json, strict_body(RerollBody)],
       **_docs(WRITE_ERRORS, {"key": "ig_EXAMPLEnotarealkey000000000000",
                              "key_id": "key_7d1e0b"}, REROLL_EXAMPLE))  # fmt: skip
-async def reroll_key(key_id: KeyId, data: RerollBody, operators: Operator) -> Response[RerolledOut]:
+async def reroll_key(
+    key_id: KeyId, data: JSONBody[RerollBody], operators: Operator
+) -> Response[RerolledOut]:
     """A new key (new `key_id`) with the same plan, settings and balance; the old key stops
     working after `grace_seconds`."""
     issued = await operators.reroll_key(key_id, int(data.grace_seconds))
@@ -183,7 +193,7 @@ async def revoke_key(key_id: KeyId, operators: Operator) -> None:
     **_docs(READ_ERRORS, LEDGER_EXAMPLE),
 )
 async def key_usage(
-    key_id: KeyId, operators: Operator, usage_query: UsageQuery
+    key_id: KeyId, operators: Operator, usage_query: NamedDependency[UsageQuery]
 ) -> Response[UsageOut | BucketsOut]:
     """That key's credit ledger, as `GET /v1/me/usage` answers it."""
     answer = await usage_answer(operators, key_id, usage_query, check_key=True)

@@ -1,7 +1,10 @@
 """Litestar dependencies: each use case by name, and the authenticated caller.
 
-Handlers name what they use (`submit: SubmitGeneration`, `caller: Caller`, ...); the names are
-the ApiContainer's fields, resolved from the container built on startup.
+Handlers name what they use (`submit: NamedDependency[SubmitGeneration]`,
+`caller: NamedDependency[Caller]`, ...); the names are the ApiContainer's fields, resolved from the
+container built on startup. A parameter typed by a Protocol is also `SkipValidation[...]`
+(`images: NamedDependency[SkipValidation[ImageStore]]`): Litestar checks injected values with
+isinstance, which a Protocol refuses.
 """
 
 from __future__ import annotations
@@ -11,15 +14,10 @@ from typing import Any
 
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import Dependency
 
 from domain.api_keys import Caller
 from entrypoints.bootstrap import ApiContainer
 from entrypoints.http.auth import AnyRequest
-
-# For a parameter typed by a Protocol: Litestar checks injected values with isinstance, which a
-# Protocol refuses (`images: Annotated[ImageStore, AS_GIVEN]`).
-AS_GIVEN = Dependency(skip_validation=True)
 
 
 def _field_of_container(name: str) -> Provide:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, SkipValidation
 
 from domain.api_jobs import GetJob
 from domain.api_keys import Caller
@@ -14,7 +15,6 @@ from domain.errors import ImageNotFound, JobNotFound
 from domain.models import JobStatus
 from domain.ports import ImageStore
 from entrypoints.http.auth import AnyRequest
-from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.openapi_docs import documented
 from entrypoints.http.openapi_headers import IMAGE_MEDIA_TYPES
 
@@ -38,11 +38,11 @@ _IMAGE_DOCS["responses"][304] = ResponseSpec(
 )
 async def read_image(
     request: AnyRequest,
-    job_id: str,
-    index: int,
-    caller: Caller,
-    get_job: GetJob,
-    images: Annotated[ImageStore, AS_GIVEN],
+    job_id: FromPath[str],
+    index: FromPath[int],
+    caller: NamedDependency[Caller],
+    get_job: NamedDependency[GetJob],
+    images: NamedDependency[SkipValidation[ImageStore]],
 ) -> Response[bytes]:
     """The image bytes, with their content type and an ETag."""
     try:

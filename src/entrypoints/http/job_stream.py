@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from domain.errors import JobNotFound
 from domain.models import JobStatus
@@ -51,7 +53,7 @@ async def _then(
     ),
 )
 async def job_event_stream(
-    request: AnyRequest, job_id: str, job_streams: JobStreams
+    request: AnyRequest, job_id: FromPath[str], job_streams: NamedDependency[JobStreams]
 ) -> EventStream:
     """The job as Server-Sent Events: `event: job`, `id: <version>`, `data: <job>` on connect
     and on every change (ids strictly increase), a `: ping` comment every 15 s, and the end of

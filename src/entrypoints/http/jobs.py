@@ -7,8 +7,9 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import MediaType, Response, get, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain.api_jobs import CancelJob, ListJobs, SubmitGeneration, Submitted
 from domain.api_keys import Caller
@@ -128,7 +129,7 @@ def _with_finished_answer(docs: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 async def create_generation(
-    request: AnyRequest, data: GenerationBody, submissions: Submissions
+    request: AnyRequest, data: JSONBody[GenerationBody], submissions: NamedDependency[Submissions]
 ) -> Response[JobOut]:
     """Submit an image job. Charges `n` credits before enqueueing; poll the `Location`.
     With an `Idempotency-Key` header, a retried request replays the first answer instead of
@@ -180,7 +181,9 @@ async def create_generation(
         example=JOB_EXAMPLE,
     ),
 )
-async def read_job(request: AnyRequest, job_id: str, job_reads: JobReads) -> Response[JobOut]:
+async def read_job(
+    request: AnyRequest, job_id: FromPath[str], job_reads: NamedDependency[JobReads]
+) -> Response[JobOut]:
     """The job. `Prefer: wait=N` long-polls until it is terminal or N seconds (≤ 60) pass."""
     # One dependency, and the caller checked here: the route clients call most pays no anyio
     # task group (entrypoints/http/route_uses.py).
@@ -215,13 +218,15 @@ async def read_job(request: AnyRequest, job_id: str, job_reads: JobReads) -> Res
     ),
 )
 async def read_jobs(
-    caller: Caller,
-    list_jobs: ListJobs,
-    job_progress: JobProgress,
-    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    caller: NamedDependency[Caller],
+    list_jobs: NamedDependency[ListJobs],
+    job_progress: NamedDependency[JobProgress],
+    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     cursor: Annotated[
         str | None,
-        Parameter(pattern=CURSOR_PATTERN, description="The `next_cursor` of the previous page."),
+        QueryParameter(
+            pattern=CURSOR_PATTERN, description="The `next_cursor` of the previous page."
+        ),
     ] = None,
 ) -> Response[JobList]:
     """The caller's jobs, newest first. Pass `next_cursor` back as `cursor` for the next page."""
@@ -242,7 +247,9 @@ async def read_jobs(
         example={**JOB_EXAMPLE, "status": "canceled"},
     ),
 )
-async def cancel(job_id: str, caller: Caller, cancel_job: CancelJob) -> JobOut:
+async def cancel(
+    job_id: FromPath[str], caller: NamedDependency[Caller], cancel_job: NamedDependency[CancelJob]
+) -> JobOut:
     """Cancel a queued or running job: it becomes `canceled` and its credits are refunded
     (a running generation is abandoned and stores nothing). A finished job: 409."""
     return job_out(await cancel_job(job_id, owner=caller.key_id))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 from litestar.response import Redirect
 
 from domain import credits
 from domain.api_keys import DescribeKey, MintKey, RevokeKey
 from domain.ports import Clock
 from entrypoints.http.auth import AnyRequest, KeyCookies, require_credential, same_origin_only
-from entrypoints.http.deps import AS_GIVEN
 from entrypoints.http.guards import MintLimit
 from entrypoints.http.openapi_docs import documented
 from entrypoints.http.quota_headers import quota_headers
@@ -39,7 +38,10 @@ def _minting(path: str, status: int, tag: str, *headers: str, example: object = 
 
 @_minting("/v1/keys", 201, "keys", example=MINTED_EXAMPLE)
 async def create_key(
-    request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
+    request: AnyRequest,
+    mint_key: NamedDependency[MintKey],
+    mint_limit: NamedDependency[MintLimit],
+    key_cookies: NamedDependency[KeyCookies],
 ) -> Response[KeyCreated]:
     """Mint a key on the configured plan. The key is shown only in this response; it is also
     set as an HttpOnly cookie for browser use. Minting is rate limited per client address."""
@@ -55,7 +57,10 @@ async def create_key(
 
 @_minting("/authorize", 303, "seed", "Location")
 async def authorize(
-    request: AnyRequest, mint_key: MintKey, mint_limit: MintLimit, key_cookies: KeyCookies
+    request: AnyRequest,
+    mint_key: NamedDependency[MintKey],
+    mint_limit: NamedDependency[MintLimit],
+    key_cookies: NamedDependency[KeyCookies],
 ) -> Redirect:
     """Seed alias: mint a key into the HttpOnly cookie and redirect to `/me`."""
     await mint_limit.check(request)
@@ -84,7 +89,9 @@ async def authorize(
     ),
 )
 async def me(
-    request: AnyRequest, describe_key: DescribeKey, clock: Annotated[Clock, AS_GIVEN]
+    request: AnyRequest,
+    describe_key: NamedDependency[DescribeKey],
+    clock: NamedDependency[SkipValidation[Clock]],
 ) -> Response[MeOut]:
     """The caller's key: id, first characters, credits and refill. Spends nothing."""
     info = await describe_key(require_credential(request).key)
@@ -102,7 +109,11 @@ async def me(
     guards=[same_origin_only],
     **documented(auth=True, errors=(400, 403, 429, 503), headers={204: ("Set-Cookie",)}),
 )
-async def revoke(request: AnyRequest, revoke_key: RevokeKey, key_cookies: KeyCookies) -> None:
+async def revoke(
+    request: AnyRequest,
+    revoke_key: NamedDependency[RevokeKey],
+    key_cookies: NamedDependency[KeyCookies],
+) -> None:
     """Revoke the caller's key and clear the cookie."""
     await revoke_key(require_credential(request).key)
     # Annotated `None` so the OpenAPI document says 204 has no body; the Response is only

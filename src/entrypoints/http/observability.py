@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import MutableScopeHeaders
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -147,7 +148,7 @@ class RequestIdEcho:
 
 
 @get("/metrics", include_in_schema=False, tags=["ops"])
-async def metrics(metrics: Metrics) -> Response[bytes]:
+async def metrics(metrics: NamedDependency[Metrics]) -> Response[bytes]:
     """Prometheus text exposition of this API process's series."""
     body = await asyncio.to_thread(metrics.render)  # the queue probe does I/O
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

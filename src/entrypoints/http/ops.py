@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from entrypoints.http.openapi_docs import documented
 from entrypoints.http.problems import PROBLEM_JSON
@@ -28,7 +29,7 @@ async def healthz() -> dict[str, str]:
     **documented(auth=False, errors=(503,), example={"status": "ready", "checks": {"jobs": "ok"}}),
 )
 async def readyz(
-    probes: Mapping[str, Callable[[], Awaitable[None]]],
+    probes: NamedDependency[Mapping[str, Callable[[], Awaitable[None]]]],
 ) -> Response[Any]:
     """Readiness: Redis (jobs and quota) and the broker answer. When one does not: 503 problem
     JSON whose `checks` member says which."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from domain.models import ImageRequest, OutputFormat, Quality
 from domain.quotes import QuoteJob
@@ -45,7 +47,10 @@ def image_request_of(data: GenerationBody, default_model: str) -> ImageRequest:
     ),
 )
 async def create_quote(
-    request: AnyRequest, data: GenerationBody, quote_job: QuoteJob, default_model: str
+    request: AnyRequest,
+    data: JSONBody[GenerationBody],
+    quote_job: NamedDependency[QuoteJob],
+    default_model: NamedDependency[str],
 ) -> Response[QuoteOut]:
     """Price a generation body as `POST /v1/images/generations` would charge it: `credits`,
     the caller's `remaining` balance and whether it is `affordable`. Spends nothing."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from domain.api_jobs import SubmitGeneration
 from domain.job_progress import JobProgress
@@ -30,12 +32,12 @@ from entrypoints.http.schemas import GenerationBody, SeedImageOut, image_url, jo
 
 async def _generate_image_seed(
     request: AnyRequest,
-    data: GenerationBody,
-    submit: SubmitGeneration,
-    await_job: AwaitJob,
-    job_progress: JobProgress,
-    quota_headers: QuotaHeaders,
-    sync_wait_seconds: float,
+    data: JSONBody[GenerationBody],
+    submit: NamedDependency[SubmitGeneration],
+    await_job: NamedDependency[AwaitJob],
+    job_progress: NamedDependency[JobProgress],
+    quota_headers: NamedDependency[QuotaHeaders],
+    sync_wait_seconds: NamedDependency[float],
 ) -> Response[Any]:
     """Seed alias: submit, wait up to SYNC_WAIT_SECONDS, and answer like the seed demo
     (`{image_url, remaining_calls, job_id}`); 202 with the job if it is still running."""

@@ -8,8 +8,8 @@ from datetime import date
 from typing import Annotated, Literal
 
 from litestar import Response, get
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
 
 from adapters.redis_ledger import STREAM_ID_PATTERN
 from domain.api_keys import Caller
@@ -18,13 +18,17 @@ from entrypoints.http.admin_schemas import BucketsOut, UsageOut, buckets_out, us
 from entrypoints.http.examples import LEDGER_EXAMPLE
 from entrypoints.http.openapi_docs import documented
 
-Bucket = Annotated[Literal["day"] | None, Parameter(description="`day`: totals per UTC day")]
-From = Annotated[date | None, Parameter(query="from", description="first day (UTC), with bucket")]
-To = Annotated[date | None, Parameter(query="to", description="last day (UTC), with bucket")]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
+Bucket = Annotated[Literal["day"] | None, QueryParameter(description="`day`: totals per UTC day")]
+From = Annotated[
+    date | None, QueryParameter(name="from", description="first day (UTC), with bucket")
+]
+To = Annotated[date | None, QueryParameter(name="to", description="last day (UTC), with bucket")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Cursor = Annotated[
     str | None,
-    Parameter(pattern=STREAM_ID_PATTERN, description="The `next_cursor` of the previous page."),
+    QueryParameter(
+        pattern=STREAM_ID_PATTERN, description="The `next_cursor` of the previous page."
+    ),
 ]
 USAGE_DOCS = documented(auth=True, errors=(422, 429, 503), example=LEDGER_EXAMPLE)
 
@@ -72,7 +76,9 @@ async def usage_answer(
 
 @get("/v1/me/usage", tags=["keys"], dependencies=USAGE_QUERY, **USAGE_DOCS)
 async def my_usage(
-    caller: Caller, operators: OperatorService, usage_query: UsageQuery
+    caller: NamedDependency[Caller],
+    operators: NamedDependency[OperatorService],
+    usage_query: NamedDependency[UsageQuery],
 ) -> Response[UsageOut | BucketsOut]:
     """The caller's credit ledger: `{data: [entry…] newest first, next_cursor, totals}`; with
     `bucket=day`, `{buckets: [{date, charged, refunded}]}` from `from` to `to` (default: the

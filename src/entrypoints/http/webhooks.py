@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from domain.api_keys import Caller
 from domain.webhook_api import GetWebhookSecret, JobWebhooks
@@ -47,7 +49,7 @@ class DeliveryList(msgspec.Struct):
     ),
 )
 async def webhook_secret(
-    caller: Caller, webhook_secret: GetWebhookSecret
+    caller: NamedDependency[Caller], webhook_secret: NamedDependency[GetWebhookSecret]
 ) -> Response[WebhookSecretOut]:
     """The secret that signs this key's webhook deliveries (derived: the same on every call).
     422 `webhooks_disabled` when the server has no WEBHOOK_SIGNING_KEY."""
@@ -59,7 +61,11 @@ async def webhook_secret(
     tags=["webhooks"],
     **documented(auth=True, errors=(404, 429, 503), example=DELIVERIES_EXAMPLE),
 )
-async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -> DeliveryList:
+async def job_webhooks(
+    job_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    job_webhooks: NamedDependency[JobWebhooks],
+) -> DeliveryList:
     """The job's webhook deliveries, each with every attempt (time, status or error,
     duration). `next_attempt_at` is null once delivered or given up."""
     found = await job_webhooks.list(job_id, owner=caller.key_id)
@@ -73,7 +79,10 @@ async def job_webhooks(job_id: str, caller: Caller, job_webhooks: JobWebhooks) -
     **documented(auth=True, errors=(403, 404, 429, 503)),
 )
 async def redeliver(
-    job_id: str, delivery_id: str, caller: Caller, job_webhooks: JobWebhooks
+    job_id: FromPath[str],
+    delivery_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    job_webhooks: NamedDependency[JobWebhooks],
 ) -> None:
     """Send a delivery again: a new round of attempts with the same `webhook-id`."""
     await job_webhooks.redeliver(job_id, delivery_id, owner=caller.key_id)
