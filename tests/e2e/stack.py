@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,12 @@ from typing import TypeVar
 
 import httpx
 
+from tests.ports import free_port
+
+__all__ = ["ROOT", "Stack", "free_port", "wait_until"]
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(
@@ -95,15 +92,18 @@ class Stack:
         if port is not None:
             env["PORT"] = str(port)
         self._spawn(name, "api", env, launcher=launcher)
+        # One client for all the polls: each `httpx.get` builds a client and its TLS context
+        # (~25 ms of CPU), which over the suite's hundreds of API starts slowed the stacks too.
+        with httpx.Client(timeout=1) as probe:
 
-        def healthy() -> bool:
-            self._check_alive(name)
-            try:
-                return httpx.get(url + "/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
+            def healthy() -> bool:
+                self._check_alive(name)
+                try:
+                    return probe.get(url + "/healthz").status_code == 200
+                except httpx.TransportError:
+                    return False
 
-        wait_until(healthy, timeout=30, what=f"{name} to answer /healthz")
+            wait_until(healthy, timeout=30, what=f"{name} to answer /healthz")
         return url
 
     def start_worker(self, name: str = "worker", extra: Mapping[str, str] | None = None) -> None:

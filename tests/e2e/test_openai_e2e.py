@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,8 +231,12 @@ def test_two_workers_never_exceed_the_global_concurrency_limit(
     stats = fake_openai_process.stats()
     assert stats["calls"] == 10
     assert stats["max_in_flight"] == 2  # the limit was reached, and never exceeded
-    for worker in ("worker-a", "worker-b"):
-        assert "succeeded" in stack.log(worker), f"{worker} ran no job"
+
+    def ran_a_job(worker: str) -> bool:
+        return "succeeded" in stack.log(worker)
+
+    for worker in ("worker-a", "worker-b"):  # a success is logged just after it is stored
+        wait_until(partial(ran_a_job, worker), timeout=10, what=f"{worker} to log a job it ran")
 
 
 # --- validation at submit -----------------------------------------------------------------

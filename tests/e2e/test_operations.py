@@ -12,7 +12,7 @@ import httpx
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.stack import Stack, free_port
+from tests.e2e.stack import Stack, free_port, wait_until
 from tests.e2e.test_flow import bearer, mint
 
 if TYPE_CHECKING:
@@ -156,8 +156,13 @@ def test_request_id_is_echoed_stored_and_carried_into_the_worker_logs(stack: Sta
     assert any(line["request_id"] == request_id and line["status"] == 202 for line in access), (
         access
     )
-    worker_lines = for_the_job("worker")
-    assert any(line["msg"] == f"job {job_id}: succeeded" for line in worker_lines)
+
+    def worker_logged_success() -> list[dict[str, Any]] | None:
+        lines = for_the_job("worker")
+        return lines if any(line["msg"] == f"job {job_id}: succeeded" for line in lines) else None
+
+    # The worker logs the ending just after it stores it: the poll above may see it first.
+    worker_lines = wait_until(worker_logged_success, timeout=10, what="the worker's success line")
     assert all(line["request_id"] == request_id for line in worker_lines), worker_lines
     assert key not in stack.log("api") + stack.log("worker")
 

@@ -174,9 +174,11 @@ class _Handler(BaseHTTPRequestHandler):
                     state.stopping.wait(delay)
                 answer = _answer(entry, body, call, served)
             status = answer[0]
-            self._send(*answer)
         finally:
+            # Ended before the answer goes out: a client holding the answer may read the record
+            # at once, or let the next request in (the concurrency tests count those in flight).
             state.end(record, status, served)
+        self._send(*answer)
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 
 from tests.fakes.unkey_client import RawUnkey
 from tests.fakes.unkey_server import FakeUnkeyServer
+from tests.ports import free_port
 
 ROOT_KEY = "unkey_root_test_5f3a9c"
 API_ID = "api_test_imagegate"
@@ -112,7 +112,4 @@ def fake_unkey_process(fake_unkey_process_session: FakeUnkeyProcess) -> FakeUnke
 
 @pytest.fixture
 def unreachable_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import io
 import logging
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from domain.errors import (
 from domain.generation import end_user_id
 from domain.models import ImageRequest, OutputFormat, Quality
 from tests.fakes.openai_responses import render_image
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from tests.fakes.openai_fixtures import FakeOpenAI
@@ -227,11 +227,8 @@ def test_a_timeout_is_reported_within_the_timeout_and_warns_of_double_charges(
 
 
 def test_an_unreachable_server_is_unavailable() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
     adapter = OpenAIImageGenerator(
-        api_key="sk-x", model=MODEL, timeout=2.0, base_url=f"http://127.0.0.1:{port}/v1"
+        api_key="sk-x", model=MODEL, timeout=2.0, base_url=f"http://127.0.0.1:{free_port()}/v1"
     )
     with pytest.raises(UpstreamUnavailable):
         adapter.generate(ask(), user=USER)

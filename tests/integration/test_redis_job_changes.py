@@ -4,7 +4,6 @@ through a lost subscription."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tests.integration.lifecycle_support import (
     pubsub_clients,
     running_hub,
 )
+from tests.ports import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -148,12 +148,6 @@ async def test_a_killed_subscription_wakes_everyone_and_resubscribes(
         async with hub.waiter("job_after", "key_a") as waiter:
             await publish_change(publisher, "job_after", 7)
             assert await waiter.changed(5) == Wake(version=7)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_valkey_restart_wakes_everyone_and_resubscribes(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ tests/contract/test_quota_provider.py): storage layout, round trips, the worker'
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +18,7 @@ from adapters.redis_quota import RedisCreditRefunder, RedisQuotaProvider
 from domain.errors import QuotaUnavailable
 from domain.models import KeyStatus, Plan, RefillInterval
 from tests.fakes.clock import FrozenClock
+from tests.ports import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -132,10 +132,7 @@ async def test_the_workers_refunder_shares_the_layout(
 
 
 async def test_an_unreachable_store_fails_closed(clock: FrozenClock):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    options = {"port": port, "socket_connect_timeout": 1, "retry": Retry(NoBackoff(), 0)}
+    options = {"port": free_port(), "socket_connect_timeout": 1, "retry": Retry(NoBackoff(), 0)}
     client = redis.asyncio.Redis(**options)
     quota = RedisQuotaProvider(client, clock)
 

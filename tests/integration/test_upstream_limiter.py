@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ from redis.retry import Retry
 from adapters.upstream_limiter import LimitedImageGenerator, RedisConcurrencyLimiter
 from domain.errors import UpstreamRateLimited, UpstreamUnavailable
 from domain.models import GeneratedImage, ImageRequest
+from tests.ports import free_port
 
 
 class ConcurrencyProbe:
@@ -167,10 +167,7 @@ def test_the_leases_key_expires_when_idle(sync_redis: redis.Redis) -> None:
 
 
 def test_redis_down_is_a_transient_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    client = redis.Redis(port=port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     with pytest.raises(UpstreamUnavailable) as caught, limiter(client).slot():
         pass
     assert caught.value.transient

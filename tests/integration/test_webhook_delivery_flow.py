@@ -3,7 +3,6 @@ receiver on loopback verifying every attempt with the `standardwebhooks` package
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from domain.webhooks import WebhookRequest
 from tests.fakes.clock import FrozenClock
 from tests.fakes.table_resolver import TableResolver
 from tests.fakes.webhook_receiver import webhook_receiver
+from tests.ports import free_port
 
 SECRETS = WebhookSecrets(master_key="test-master-signing-key", operator_secret="whsec_b3BlcmF0b3I=")
 POLICY = RetryPolicy()  # 5 s, 20 s, …: the clock is advanced, never slept on
@@ -112,9 +112,7 @@ def test_a_receiver_down_for_a_while_gets_the_event_once_it_is_back(
     log: RedisWebhookLog, sender: HttpWebhookSender
 ) -> None:
     clock = FrozenClock(datetime.now(UTC))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     job_succeeded(log, f"http://127.0.0.1:{port}/hooks", clock)
     run(log, sender, clock)
     clock.advance(seconds=5)

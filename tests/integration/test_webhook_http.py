@@ -26,6 +26,7 @@ from domain.webhook_signing import derive_secret
 from domain.webhook_urls import HostResolver, validate_webhook_url
 from tests.fakes.table_resolver import TableResolver
 from tests.fakes.webhook_receiver import webhook_receiver
+from tests.ports import free_port
 
 MASTER = "test-master-signing-key"
 SECRET_A = derive_secret(MASTER, "key_a")
@@ -87,9 +88,7 @@ def test_410_stops() -> None:
 
 
 def test_a_receiver_that_is_down_is_a_connection_error_to_retry() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed once the block ends: nothing listens
+    port = free_port()  # nothing listens there
     record, decision = attempt(f"http://127.0.0.1:{port}/", sender(allow_private=True))
     assert record.status_code is None
     assert record.error is not None
