@@ -28,7 +28,7 @@ import redis
 import redis.asyncio as aioredis
 
 from adapters.redis_jobs_codec import ms
-from adapters.redis_ops import load_script
+from adapters.redis_ops import load_script, store_errors
 from domain.webhook_delivery import Attempt, Decision, Outcome
 from domain.webhook_log import ClaimedDelivery, Delivery, DeliveryState
 
@@ -176,11 +176,20 @@ class RedisWebhookLog:
             pipe.execute()
 
     def add_new(self, delivery: Delivery) -> bool:
-        """`add`, unless the delivery exists (two passes over one note racing may both add the
-        same new delivery: harmless, it is the same one)."""
-        if self._redis.exists(self._keys.delivery(delivery.id)):
-            return False
-        self.add(delivery)
+        """`add`, unless the delivery exists. Two passes over one note may race to add the same
+        delivery; a second write after the first was claimed would make it due again (a second
+        attempt), so the look and the write are one transaction: WATCH, then MULTI/EXEC."""
+        record = self._keys.delivery(delivery.id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(record)  # type: ignore[no-untyped-call]
+                if pipe.exists(record):
+                    return False
+                pipe.multi()
+                _queue_add(pipe, self._keys, delivery, self._ttl)
+                pipe.execute()
+            except redis.WatchError:  # another pass added (or claimed) it since we looked
+                return False
         return True
 
     def claim_due(self, now: datetime, *, limit: int) -> list[ClaimedDelivery]:
@@ -249,16 +258,19 @@ class AsyncRedisWebhookLog:
         self._redeliver = client.register_script(REDELIVER_LUA)
 
     async def add(self, delivery: Delivery) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            _queue_add(pipe, self._keys, delivery, self._ttl)
-            await pipe.execute()
+        with store_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                _queue_add(pipe, self._keys, delivery, self._ttl)
+                await pipe.execute()
 
     async def deliveries(self, subject_id: str) -> list[Delivery]:
-        ids = [_text(i) for i in await self._redis.zrange(self._keys.subject(subject_id), 0, -1)]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            _queue_reads(pipe, self._keys, ids)
-            return _decode_reads(await pipe.execute())
+        with store_errors():
+            listed = await self._redis.zrange(self._keys.subject(subject_id), 0, -1)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _queue_reads(pipe, self._keys, [_text(i) for i in listed])
+                return _decode_reads(await pipe.execute())
 
     async def redeliver(self, subject_id: str, delivery_id: str, now: datetime) -> bool:
         args = _redeliver_args(self._keys, subject_id, delivery_id, now)
-        return bool(await self._redeliver(**args))
+        with store_errors():
+            return bool(await self._redeliver(**args))

@@ -199,3 +199,53 @@ async def test_the_api_view_adds_lists_and_redelivers(
         first.id
     ]
     assert await async_log.deliveries("job_missing") == []
+
+
+class _RacedRedis(redis.Redis):
+    """A client on which `race` runs right after the first EXISTS of a delivery record, the
+    moment a second webhook pass could add and claim the same delivery."""
+
+    race: object = None
+
+    def _raced(self) -> None:
+        race, self.race = self.race, None
+        if callable(race):
+            race()
+
+    def exists(self, *names: object) -> int:  # type: ignore[override]
+        found = super().exists(*names)
+        self._raced()
+        return int(found)  # type: ignore[arg-type]
+
+    def pipeline(
+        self, transaction: bool = True, shard_hint: object = None
+    ) -> redis.client.Pipeline:
+        client = self
+
+        class Raced(redis.client.Pipeline):
+            def exists(self, *names: object) -> object:  # type: ignore[override]
+                found = super().exists(*names)
+                if self.watching:
+                    client._raced()
+                return found
+
+        return Raced(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+def test_a_pass_that_loses_the_race_to_add_a_delivery_does_not_make_it_due_again(
+    redis_url: str, log: RedisWebhookLog
+) -> None:
+    delivery = new_delivery()
+    raced = _RacedRedis.from_url(redis_url)
+    slow = RedisWebhookLog(raced, ttl=TTL, lease=LEASE)
+    claimed: list[ClaimedDelivery] = []
+
+    def other_pass() -> None:  # adds the same delivery and claims it for its attempt
+        assert log.add_new(delivery)
+        claimed.extend(log.claim_due(NOW, limit=10))
+
+    raced.race = other_pass
+    assert not slow.add_new(delivery)
+    assert len(claimed) == 1
+    assert log.claim_due(NOW, limit=10) == []  # held by the first claim: no second attempt
+    raced.close()
