@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio
 
-from adapters.redis_ops import load_script
+from adapters.redis_ops import load_script, store_errors
 from domain.errors import InvalidRequest
 from domain.operators import LedgerEntry, LedgerKind
 
@@ -87,7 +87,9 @@ class RedisCreditLedger:
             return [], None  # nothing comes before the smallest id (Redis refuses "(0-0")
         newest = "+" if cursor is None else f"({cursor}"
         stream = self.stream(key_id)
-        rows: list[Any] = await self._redis.xrevrange(stream, newest, "-", count=limit + 1) or []
+        with store_errors():
+            reply = await self._redis.xrevrange(stream, newest, "-", count=limit + 1)
+        rows: list[Any] = reply or []
         page = rows[:limit]
         more = len(rows) > limit
         return [decode_entry(fields) for _, fields in page], _text(page[-1][0]) if more else None
@@ -106,7 +108,9 @@ class RedisCreditLedger:
         entries: list[LedgerEntry] = []
         stream = self.stream(key_id)
         while True:
-            rows: list[Any] = await self._redis.xrange(stream, low, high, count=_BATCH) or []
+            with store_errors():
+                batch = await self._redis.xrange(stream, low, high, count=_BATCH)
+            rows: list[Any] = batch or []
             entries += [decode_entry(fields) for _, fields in rows]
             if len(rows) < _BATCH:
                 break

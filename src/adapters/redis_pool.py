@@ -4,9 +4,9 @@ redis-py's default async pool fails the command that finds every connection busy
 (`MaxConnectionsError`): a burst from one client then turns everyone's requests into 503s.
 A `BlockingConnectionPool` makes that command wait its turn instead, for at most
 `pool_timeout` seconds; past that it raises `PoolTimeout`. `PoolTimeout` is a
-`redis.exceptions.ConnectionError`, so the edge's existing Redis handler already answers 503
-with `Retry-After`; its own type lets logs and metrics tell "we are saturated" from "Redis is
-down".
+`redis.exceptions.ConnectionError`, so the adapters' `store_errors` (adapters/redis_ops.py)
+turn it into the domain's StoreUnavailable like any outage (a 503 with `Retry-After`); its own
+type lets logs and metrics tell "we are saturated" from "Redis is down".
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import redis
 import redis.asyncio as aioredis
 
-from adapters.redis_ops import load_script
+from adapters.redis_ops import load_script, store_errors
 from domain.ports import Clock
 from domain.queue_eta import QueuePlace, QueueStats, queue_place
 
@@ -87,28 +87,33 @@ class RedisQueuePlaces:
 
     async def enter(self, job_id: str) -> int:
         """Join the back of the queue (what submit's Lua does); the job's sequence number."""
-        return int(await self._enter(keys=[self.keys.queue, self.keys.seq], args=[job_id]))
+        with store_errors():
+            return int(await self._enter(keys=[self.keys.queue, self.keys.seq], args=[job_id]))
 
     async def leave(self, job_id: str) -> bool:
         """Leave the queue (what claim, cancel and abort do); False if it was not queued."""
-        return bool(await self._redis.zrem(self.keys.queue, job_id))
+        with store_errors():
+            return bool(await self._redis.zrem(self.keys.queue, job_id))
 
     async def position(self, job_id: str) -> int | None:
-        rank = await self._redis.zrank(self.keys.queue, job_id)  # no WITHSCORE: an int
+        with store_errors():
+            rank = await self._redis.zrank(self.keys.queue, job_id)  # no WITHSCORE: an int
         return None if rank is None else int(rank)  # type: ignore[arg-type]
 
     async def length(self) -> int:
-        return int(await self._redis.zcard(self.keys.queue))
+        with store_errors():
+            return int(await self._redis.zcard(self.keys.queue))
 
     async def stats(self) -> QueueStats:
         loop_now = asyncio.get_running_loop().time()
         if self._cached is not None and loop_now - self._cached[0] < self._stats_ttl:
             return self._cached[1]
         now_ms = _ms(self._clock.now())
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.lrange(self.keys.run_seconds, 0, RECENT_RUNS - 1)
-            await self._capacity(keys=[self.keys.workers], args=[now_ms], client=pipe)
-            durations, capacity = await pipe.execute()
+        with store_errors():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.lrange(self.keys.run_seconds, 0, RECENT_RUNS - 1)
+                await self._capacity(keys=[self.keys.workers], args=[now_ms], client=pipe)
+                durations, capacity = await pipe.execute()
         stats = QueueStats(tuple(float(d) for d in durations), int(capacity))
         self._cached = (loop_now, stats)
         return stats
@@ -122,4 +127,6 @@ class RedisQueuePlaces:
 
     async def prune(self, limit: int = 1000) -> int:
         """Drop the oldest `limit` entries' dead ones (the sweeper's chore)."""
-        return int(await self._prune(keys=[self.keys.queue], args=[self.keys.job_prefix, limit]))
+        with store_errors():
+            args: list[str | int] = [self.keys.job_prefix, limit]
+            return int(await self._prune(keys=[self.keys.queue], args=args))

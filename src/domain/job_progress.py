@@ -3,8 +3,10 @@ while running. Both are estimates (domain/queue_eta.py), never promises."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from domain.errors import StoreUnavailable
 from domain.models import Job, JobStatus
 from domain.ports import Clock, QueuePlaces
 from domain.queue_eta import QueuePlace, running_eta
@@ -17,6 +19,7 @@ class Progress:
 
 
 NO_PROGRESS = Progress()
+log = logging.getLogger("imagegate.domain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +28,14 @@ class JobProgress:
     clock: Clock
 
     async def __call__(self, job: Job) -> Progress:
-        if job.status is JobStatus.QUEUED:
-            return Progress(queue=await self.places.place(job.id))
-        if job.status is JobStatus.RUNNING and job.started_at is not None:
-            elapsed = (self.clock.now() - job.started_at).total_seconds()
-            return Progress(eta_seconds=running_eta(elapsed, await self.places.stats()))
+        """The job's progress, or none when the queue cannot be read: an estimate must not fail
+        the answer it decorates (a submit that was charged and queued is still a 202)."""
+        try:
+            if job.status is JobStatus.QUEUED:
+                return Progress(queue=await self.places.place(job.id))
+            if job.status is JobStatus.RUNNING and job.started_at is not None:
+                elapsed = (self.clock.now() - job.started_at).total_seconds()
+                return Progress(eta_seconds=running_eta(elapsed, await self.places.stats()))
+        except StoreUnavailable:
+            log.warning("progress of job %s unavailable: the queue could not be read", job.id)
         return NO_PROGRESS

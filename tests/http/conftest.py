@@ -12,7 +12,7 @@ from adapters.prometheus_metrics import Metrics
 from adapters.redis_idempotency import Attempt, Begun, StoredResponse
 from adapters.redis_rate_limit import Verdict
 from domain.operator_service import OperatorService
-from domain.ports import Clock
+from domain.ports import Clock, QueuePlaces
 from domain.webhook_urls import HostResolver
 from entrypoints.bootstrap import ApiContainer, bind_api
 from entrypoints.http.app import create_app
@@ -71,6 +71,7 @@ class Fakes:
     ledger: MemoryCreditLedger = field(default_factory=MemoryCreditLedger)
     resolver: HostResolver | None = None  # DNS for webhook URLs; None: the system's
     changes: MemoryChanges = field(default_factory=MemoryChanges)
+    places: QueuePlaces | None = None  # None: MemoryQueuePlaces over `jobs`
 
     def container(self, settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiContainer:
         return bind_api(
@@ -91,7 +92,7 @@ class Fakes:
             ),
             resolver=self.resolver,
             changes=self.changes,
-            places=MemoryQueuePlaces(self.jobs),
+            places=self.places or MemoryQueuePlaces(self.jobs),
         )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from litestar.testing import TestClient
 
-from tests.http.conftest import Fakes, bearer, mint
+from domain.errors import StoreUnavailable
+from entrypoints.http.app import create_app
+from tests.fakes.clock import FrozenClock
+from tests.http.conftest import SETTINGS, Fakes, bearer, mint
 
 SUBMIT = "/v1/images/generations"
 Client = TestClient  # type: ignore[type-arg]
@@ -63,6 +66,34 @@ def test_submit_answers_202_with_location_and_the_quota_headers(
     read = client.get(f"/v1/jobs/{job['id']}", headers=bearer(key))
     assert read.status_code == 200 and read.json()["status"] == "queued"
     assert read.headers["ratelimit"].startswith('"credits";r=7')
+
+
+class _UnreadableQueue:
+    """Queue places on a store that just went down."""
+
+    async def place(self, job_id: str) -> None:
+        raise StoreUnavailable()
+
+    async def stats(self) -> None:
+        raise StoreUnavailable()
+
+
+def test_a_submit_whose_queue_place_cannot_be_read_is_still_a_202_charged_once(
+    fakes: Fakes,
+) -> None:
+    """The job was charged and queued before its place was read: a 500 (or a 503) would invite
+    a retry that pays twice. The answer leaves the estimate out instead."""
+    fakes.places = _UnreadableQueue()  # type: ignore[assignment]
+    app = create_app(SETTINGS, container_factory=fakes.container, clock=FrozenClock())
+    with TestClient(app) as client:
+        key = mint(client)
+        answer = client.post(SUBMIT, json={"prompt": "p"}, headers=bearer(key))
+        assert answer.status_code == 202
+        assert answer.json()["status"] == "queued" and answer.json()["queue"] is None
+        assert answer.headers["ratelimit"].startswith('"credits";r=9')
+        read = client.get(f"/v1/jobs/{answer.json()['id']}", headers=bearer(key))
+        assert read.status_code == 200 and read.json()["queue"] is None
+    assert fakes.queue.sent == [answer.json()["id"]]
 
 
 def test_quota_exceeded_is_a_429_with_the_balance(client: Client) -> None:
