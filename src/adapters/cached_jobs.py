@@ -85,6 +85,12 @@ class CachingJobStore:
             self._cache.invalidate(job_id)
         return job, canceled
 
+    async def withdraw(self, job_id: str, now: datetime) -> Job | None:
+        try:
+            return await self._inner.withdraw(job_id, now)
+        finally:
+            self._cache.invalidate(job_id)
+
     async def claim_refund(self, job_id: str) -> int:
         try:
             return await self._inner.claim_refund(job_id)

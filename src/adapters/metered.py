@@ -127,6 +127,12 @@ class MeteredJobStore:
     async def remove(self, job: Job) -> None:
         await self._inner.remove(job)
 
+    async def withdraw(self, job_id: str, now: datetime) -> Job | None:
+        job = await self._inner.withdraw(job_id, now)
+        if job is not None:
+            self._metrics.job_finished(job.status.value, job.error.code if job.error else None)
+        return job
+
     async def claim_refund(self, job_id: str) -> int:
         return await self._inner.claim_refund(job_id)
 

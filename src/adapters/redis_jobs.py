@@ -99,6 +99,9 @@ class RedisJobStore:
     async def cancel(self, job_id: str, owner: str, now: datetime) -> tuple[Job | None, bool]:
         return await self._ops.run(ops.cancel(self._keys, job_id, owner, now))
 
+    async def withdraw(self, job_id: str, now: datetime) -> Job | None:
+        return await self._ops.run(ops.withdraw(self._keys, job_id, now))
+
     async def remove(self, job: Job) -> None:
         keys = self._keys
         with store_errors():

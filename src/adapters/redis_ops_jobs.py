@@ -15,6 +15,7 @@ from domain.errors import DEADLINE_EXCEEDED, WORKER_LOST
 from domain.models import Claim, ClaimResult, Job, JobError, StoredImage
 
 CANCELED = JobError("canceled", "Canceled by the caller.")
+WITHDRAWN = JobError("canceled", "The submit was answered 503: the job was withdrawn, refunded.")
 
 
 def _job_or_none(raw: Any) -> Job | None:
@@ -94,6 +95,14 @@ def cancel(k: JobKeys, job_id: str, owner: str, now: datetime) -> Op[tuple[Job |
     keys = [k.job(job_id), k.outbox, k.refunds, k.queue, k.changes, k.leases]
     args = [owner, error_json(CANCELED), ts(now), ms(now), job_id]
     return Op("job_cancel.lua", keys, args, decode)
+
+
+def withdraw(k: JobKeys, job_id: str, now: datetime) -> Op[Job | None]:
+    def decode(reply: Any) -> Job | None:
+        return None if reply is None else decode_job(reply)
+
+    keys = [k.job(job_id), k.outbox, k.refunds, k.queue, k.changes, k.leases]
+    return Op("job_withdraw.lua", keys, [error_json(WITHDRAWN), ts(now), ms(now), job_id], decode)
 
 
 def claim_refund(k: JobKeys, job_id: str) -> Op[int]:

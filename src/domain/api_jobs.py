@@ -12,11 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain.admission import refund_quietly
+from domain.admission_doubts import DoubtfulAdmissions
 from domain.api_keys import raise_for_refusal
 from domain.errors import (
     JobNotCancelable,
     JobNotFound,
     QueueUnavailable,
+    QuotaUnavailable,
     StoreUnavailable,
     WebhooksDisabled,
 )
@@ -54,6 +56,7 @@ class SubmitGeneration:
     pricing: Pricing = FLAT  # the plans file's: what the job is charged and refunded
     webhooks: WebhookGate | None = None  # None: no WEBHOOK_SIGNING_KEY
     alerts: CreditAlerts | None = None  # the operator's key.credits_* events
+    doubts: DoubtfulAdmissions | None = None  # admissions that failed without a clear answer
 
     async def __call__(
         self,
@@ -83,7 +86,12 @@ class SubmitGeneration:
         draft = with_webhook(draft, accepted)
         if deadline is not None:
             draft = replace(draft, deadline_at=now + deadline)
-        charge, job = await self.admission.admit(key, draft)
+        try:
+            charge, job = await self.admission.admit(key, draft)
+        except (QuotaUnavailable, StoreUnavailable):
+            if self.doubts is not None:  # its reply may be what was lost: undo it if it ran
+                self.doubts.doubt(draft.id)
+            raise
         if job is None:
             raise_for_refusal(charge, now)
             raise StoreUnavailable()  # accepted but not recorded: the admission broke its word

@@ -81,6 +81,12 @@ class JobStore(Protocol):
         """Forget a job that never reached the queue."""
         ...
 
+    async def withdraw(self, job_id: str, now: datetime) -> Job | None:
+        """queued or running → canceled with its refund owed, whoever owns it: a job whose
+        submit was refused although it may have been recorded. Returns the job if this call
+        ended it (None: never recorded, or already over)."""
+        ...
+
     async def claim_refund(self, job_id: str) -> int:
         """Mark the job refunded; returns the credits to give back (0 if already refunded)."""
         ...

@@ -25,6 +25,7 @@ from adapters.redis_rate_limit import RedisRateLimiter
 from adapters.redis_webhook_log import AsyncRedisWebhookLog
 from adapters.webhook_http import SystemResolver
 from domain.admission import ChargeThenRecord
+from domain.admission_doubts import DoubtfulAdmissions
 from domain.api_jobs import CancelJob, GetJob, ListJobs, SubmitGeneration
 from domain.api_keys import Authenticate, DescribeKey, MintKey, RevokeKey
 from domain.deadline_enforcement import EnforceDeadlines
@@ -75,6 +76,7 @@ from entrypoints.settings import Settings
 
 Closer = Callable[[], Awaitable[None]]
 DEADLINE_CHECK_SECONDS = 1.0
+DOUBT_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ def bind_api(
     resolver: HostResolver | None = None,
     credit_alerts: CreditAlerts | None = None,
     kick: WebhookKick | None = None,
+    doubts: DoubtfulAdmissions | None = None,
 ) -> ApiContainer:
     """Bind the use cases to these ports. Without an atomic `admission`, a submit charges
     through `quota`, then records through `jobs`."""
@@ -165,6 +168,7 @@ def bind_api(
         pricing=catalog.pricing,
         webhooks=gate,
         alerts=credit_alerts,
+        doubts=doubts,
     )
     get_job, authenticate = GetJob(jobs), Authenticate(quota)
     await_job, job_progress = AwaitJob(jobs, changes), JobProgress(places, clock)
@@ -268,6 +272,8 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
     # Deadlines hold even while no worker is alive: each API process enforces them too.
     enforce = EnforceDeadlines(jobs, cached_jobs, quota, clock)
     deadline_watch = Periodic("deadline enforcement", enforce, every=DEADLINE_CHECK_SECONDS)
+    doubts = DoubtfulAdmissions(cached_jobs, quota, clock)
+    doubt_watch = Periodic("withdrawing doubtful admissions", doubts, every=DOUBT_CHECK_SECONDS)
 
     return bind_api(
         settings,
@@ -285,9 +291,10 @@ def build_api(settings: Settings, *, clock: Clock, metrics: Metrics) -> ApiConta
         kick=kick,
         changes=changes,
         places=CachingQueuePlaces(RedisQueuePlaces(client, clock), caches.places),
-        starters=(changes.start, deadline_watch.start),
+        doubts=doubts,
+        starters=(changes.start, deadline_watch.start, doubt_watch.start),
         closers=(
-            deadline_watch.aclose, changes.aclose, relay.aclose, quota.aclose, close_operators,
-            client.aclose, subscriber.aclose, close_celery,
+            doubt_watch.aclose, deadline_watch.aclose, changes.aclose, relay.aclose, quota.aclose,
+            close_operators, client.aclose, subscriber.aclose, close_celery,
         ),
     )  # fmt: skip

@@ -118,6 +118,13 @@ class MemoryJobs:
     async def remove(self, job: Job) -> None:
         self.jobs.pop(job.id, None)
 
+    async def withdraw(self, job_id: str, now: datetime) -> Job | None:
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return None
+        self.jobs[job_id] = job = job.evolve(status=JobStatus.CANCELED, finished_at=now)
+        return job
+
     async def claim_refund(self, job_id: str) -> int:
         return self.claim_refund_sync(job_id)
 

@@ -83,6 +83,23 @@ async def test_cancel_only_queued_and_refund_once(
     assert claim.result is ClaimResult.FINISHED
 
 
+async def test_withdraw_ends_a_job_whoever_owns_it_once_with_its_refund_owed(
+    repo: RedisJobStore, ledger: RedisJobTransitions
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    job = new_job(clock)
+    await repo.add(job)
+    assert await repo.withdraw("job_never_recorded", clock.now()) is None
+    withdrawn = await repo.withdraw(job.id, clock.now())
+    assert withdrawn is not None and withdrawn.status is JobStatus.CANCELED
+    assert withdrawn.error is not None and withdrawn.error.code == "canceled"
+    assert await repo.withdraw(job.id, clock.now()) is None  # over already
+    assert [j.id for j in ledger.refunds_due(clock.now(), 10)] == [job.id]
+    assert await repo.claim_refund(job.id) == 2
+    claim = ledger.start(job.id, clock.now(), max_attempts=3, lease_seconds=30)
+    assert claim.result is ClaimResult.FINISHED  # a worker that gets its message skips it
+
+
 async def test_claim_is_exclusive_while_the_lease_lives(
     repo: RedisJobStore, ledger: RedisJobTransitions
 ) -> None:
