@@ -55,8 +55,11 @@ class DoubtfulAdmissions:
                 return settled  # still away: the next round tries again
             del self._pending[job_id]
             settled += 1
-            if job is not None:
-                log.warning("withdrew %s: its submit was answered 503", job_id)
-                # A refund that fails here stays owed: the sweeper makes it.
+            if job is None:
+                continue
+            log.warning("withdrew %s: its submit was answered 503", job_id)
+            try:
                 await refund_job_via_api(job, jobs=self.jobs, quota=self.quota)
+            except (StoreUnavailable, QuotaUnavailable):  # owed still: the sweeper refunds it
+                log.warning("refund of withdrawn %s left to the sweeper", job_id)
         return settled

@@ -90,3 +90,27 @@ async def test_a_doubt_is_dropped_after_keep() -> None:
     doubts.doubt("job_x")
     clock.advance(minutes=2)
     assert await doubts() == 0 and doubts.pending == 0
+
+
+class RefundsDown(MemoryQuota):
+    async def refund(self, key_id: str, amount: int, *, job_id: str | None = None) -> None:
+        raise QuotaUnavailable()
+
+
+async def test_a_refund_that_fails_stays_owed_and_the_other_doubts_still_settle() -> None:
+    quota, jobs, clock = RefundsDown(), MemoryJobs(), FrozenClock()
+    key = (await MintKey(quota, PLAN)()).key
+    admit = ChargeThenRecord(quota, jobs).admit
+    drafts = [
+        JobDraft.new(request=REQUEST, now=clock.now(), ttl=timedelta(hours=1), charged=1)
+        for _ in range(2)
+    ]
+    for draft in drafts:
+        await admit(key, draft)
+    doubts = DoubtfulAdmissions(jobs, quota, clock)
+    for draft in drafts:
+        doubts.doubt(draft.id)
+    assert await doubts() == 2 and doubts.pending == 0
+    for draft in drafts:
+        assert jobs.jobs[draft.id].status is JobStatus.CANCELED
+        assert draft.id not in jobs.refund_claimed  # released: owed for the sweeper
